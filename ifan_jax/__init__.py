@@ -1,0 +1,5 @@
+"""IFAN single-image defocus deblurring in JAX/Flax."""
+
+from ifan_jax.models import IFAN, IFANConfig, IFANWithReblur, ReblurNet
+
+__all__ = ["IFAN", "IFANConfig", "IFANWithReblur", "ReblurNet"]

@@ -1,0 +1,128 @@
+"""The IFAN deblurring network (Lee et al., CVPR 2021), NHWC, images in [0, 1]."""
+
+from typing import Any
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from ifan_jax import ops
+from ifan_jax.models.config import IFANConfig
+from ifan_jax.models.layers import Conv, Encoder, ResBlock, Trunk, UpConv, xavier_uniform
+
+# The network works at 1/8 resolution inside; inputs must divide evenly.
+SIZE_MULTIPLE = 8
+
+
+def check_image_shape(x, name="image"):
+  """Raises a ValueError naming the shape unless `x` is `[B, H, W, C]` with H, W multiples of 8."""
+  if x.ndim != 4 or x.shape[1] % SIZE_MULTIPLE or x.shape[2] % SIZE_MULTIPLE:
+    raise ValueError(
+        f"IFAN needs {name} shaped [batch, height, width, channels] with height and width "
+        f"multiples of {SIZE_MULTIPLE}, got shape {tuple(x.shape)}. Pad or crop it first "
+        f"(ifan_jax.Deblurrer pads any size for you).")
+
+
+class FilterPredictor(nn.Module):
+  """Predicts the per-pixel IAC filters: a trunk, then a 1x1 conv to N*(2*C*k) + N*C channels.
+
+  Calling it returns the trunk's features; `filters(features)` runs the 1x1 head, and
+  `iac(image_features, features)` applies the IAC with the head fused into its loop.
+  """
+
+  config: IFANConfig
+
+  def setup(self):
+    cfg = self.config
+    self.trunk = Trunk(cfg.ch4, res_num=cfg.res_num, kernel_size=cfg.kernel_size,
+                       gain=cfg.filter_init_gain, dtype=cfg.dtype)
+    self.head = nn.Conv(cfg.filter_channels, (1, 1), kernel_init=xavier_uniform(cfg.filter_init_gain),
+                        dtype=cfg.dtype)
+
+  def __call__(self, x):
+    return self.trunk(x)
+
+  def filters(self, features):
+    return self.head(features)
+
+  def fused_iac(self, image_features, features):
+    cfg = self.config
+    if self.is_initializing():  # Fused inference reads the head's parameters directly.
+      self.head(features[:, :1, :1])
+    params = self.head.variables["params"]
+    return ops.iac_fused(image_features, features, params["kernel"][0, 0].astype(features.dtype),
+                         params["bias"].astype(features.dtype), iterations=cfg.iterations,
+                         filter_size=cfg.filter_size, compat=cfg.iac_compat)
+
+
+class IFAN(nn.Module):
+  """The deblurring network: feature extractor, filter encoder, DME, filter predictor, IAC, reconstructor.
+
+  `__call__(blurred, right=None, left=None, train=False)` returns a dict:
+  - always `result` (clipped to [0, 1] in inference, raw in training) and `disparity`
+    (the DME output for the filter-encoder input, `[B, H/8, W/8, 1]`);
+  - in training also `filters`, `disparity_right`, `right_warped` and `left_down`
+    (`right` warped by `disparity_right` and `left` area-downsampled, both at 1/8).
+  The dual-pixel variant (`config.dual_pixel`) always needs `right` and `left`.
+  """
+
+  config: IFANConfig
+
+  @nn.compact
+  def __call__(self, blurred, right=None, left=None, train=False):
+    cfg = self.config
+    dtype = jnp.dtype(cfg.dtype)
+    check_image_shape(blurred, "the blurred image")
+    if cfg.dual_pixel and (right is None or left is None):
+      raise ValueError("The dual-pixel IFAN needs the right and left views as well as the blurred image.")
+    if train and (right is None or left is None):
+      raise ValueError("Training mode needs the right and left dual-pixel views for the disparity loss.")
+
+    common = dict(gain=cfg.init_gain, dtype=dtype)
+    ks = cfg.kernel_size
+    feature_extractor = Encoder(cfg.channels, ks, name="feature_extractor", **common)
+    filter_encoder = Encoder(cfg.channels, ks, name="filter_encoder", **common)
+    disparity_estimator = Trunk(cfg.ch4, res_num=cfg.res_num, out_features=1, act_out=False,
+                                kernel_size=ks, out_kernel_size=3, name="disparity_estimator", **common)
+    # The dual-pixel variant encodes concat[R, L]; for the disparity loss the single-image
+    # variant encodes R alone, while the dual one reuses the disparity of concat[R, L].
+    dual_input = jnp.concatenate([right, left], axis=-1) if cfg.dual_pixel else None
+
+    f1, f2, f3, f_blurred = feature_extractor(blurred)
+    encoded = filter_encoder(dual_input if cfg.dual_pixel else blurred)[-1]
+    disparity = disparity_estimator(encoded)
+
+    disparity_features = Conv(cfg.ch4, 3, name="disparity_features", **common)(disparity)
+    x = Trunk(cfg.ch4, res_num=cfg.res_num, out_features=cfg.ch4, kernel_size=ks,
+              name="filter_features", **common)(
+        jnp.concatenate([encoded, disparity_features], axis=-1))
+    predictor = FilterPredictor(cfg, name="filter_predictor")
+    x = predictor(x)
+    outputs = {"disparity": disparity}
+    if train or not cfg.fuse_filter_head:
+      filters = predictor.filters(x)
+      x = ops.iac(f_blurred, filters, iterations=cfg.iterations, filter_size=cfg.filter_size,
+                  compat=cfg.iac_compat, impl=cfg.iac_impl)
+      if train:
+        outputs["filters"] = filters
+    else:
+      x = predictor.fused_iac(f_blurred, x)
+
+    x = Trunk(cfg.ch4, num_blocks=1, res_num=3, out_features=cfg.ch4, kernel_size=ks,
+              name="reconstructor_in", **common)(x)
+    for scale, skip in zip((3, 2, 1), (f3, f2, f1)):
+      x = UpConv(skip.shape[-1], name=f"upconv{scale}", **common)(x) + skip
+      for j in range(2):
+        x = ResBlock(1, ks, name=f"upconv{scale}_res{j}", **common)(x)
+    result = Conv(3, ks, name="out_res", **common)(x).astype(blurred.dtype) + blurred
+
+    if not train:
+      outputs["result"] = jnp.clip(result, 0.0, 1.0)
+      return outputs
+    disparity_right = disparity if cfg.dual_pixel else disparity_estimator(filter_encoder(right)[-1])
+    outputs.update(
+        result=result,
+        disparity_right=disparity_right,
+        right_warped=ops.warp_horizontal(ops.area_downsample(right, SIZE_MULTIPLE),
+                                         disparity_right.astype(right.dtype)),
+        left_down=ops.area_downsample(left, SIZE_MULTIPLE))
+    return outputs
