@@ -1,0 +1,124 @@
+"""Training checkpoints in a workdir: orbax managers for the latest few and for the best by PSNR.
+
+Layout of WORKDIR:
+  checkpoints/<step>/   the last `keep` saves (every K steps, at the end, on SIGTERM)
+  best/<step>/          the save with the highest validation PSNR so far
+Each save holds `params`, `opt_state` (numpy pytrees, written by process 0), `meta`
+(JSON: step, model config, validation metrics) and `pipeline` (one JSON file per
+process: each host's input-pipeline state).
+"""
+
+import dataclasses
+import json
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+from etils import epath
+
+LATEST_DIR = "checkpoints"
+BEST_DIR = "best"
+
+
+class PipelineStateHandler(ocp.CheckpointHandler):
+  """Saves each process's input-pipeline state to its own `process_<i>.json`.
+
+  orbax's JSON handler writes from the primary host only, but every host reads its
+  own shard of the data and so has its own position in it.
+  """
+
+  def save(self, directory: epath.Path, args: "PipelineSave"):
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"process_{jax.process_index()}.json").write_text(json.dumps(args.state))
+
+  def restore(self, directory: epath.Path, args: "PipelineRestore | None" = None) -> Any:
+    path = directory / f"process_{jax.process_index()}.json"
+    if not path.exists():
+      raise FileNotFoundError(
+          f"No input-pipeline state for process {jax.process_index()} at {path}: the checkpoint was "
+          f"written by a run with fewer processes ({sorted(p.name for p in directory.iterdir())}).")
+    return json.loads(path.read_text())
+
+
+@ocp.args.register_with_handler(PipelineStateHandler, for_save=True)
+@dataclasses.dataclass
+class PipelineSave(ocp.args.CheckpointArgs):
+  state: Any
+
+
+@ocp.args.register_with_handler(PipelineStateHandler, for_restore=True)
+@dataclasses.dataclass
+class PipelineRestore(ocp.args.CheckpointArgs):
+  pass
+
+
+@dataclasses.dataclass
+class Restored:
+  step: int
+  params: Any
+  opt_state: Any
+  pipeline_state: Any
+  meta: dict
+
+
+def _abstract(tree):
+  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), tree)
+
+
+class TrainingCheckpoints:
+  """The two orbax managers of a training run, saving host-side (numpy) copies of the state.
+
+  Host-local pmapped arrays cannot be written in a multi-process run, so callers pass
+  numpy pytrees (one replica), and restored values come back as numpy too.
+  """
+
+  def __init__(self, workdir, *, keep: int):
+    workdir = epath.Path(workdir)
+    self.latest = ocp.CheckpointManager(
+        workdir / LATEST_DIR, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
+    self.best = ocp.CheckpointManager(
+        workdir / BEST_DIR, options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
+
+  def save(self, step: int, params, opt_state, pipeline_state, meta: dict, *, is_best: bool = False):
+    """Saves to `checkpoints/` (unless this step is already there) and, if `is_best`, to `best/`."""
+    args = ocp.args.Composite(
+        params=ocp.args.StandardSave(params),
+        opt_state=ocp.args.StandardSave(opt_state),
+        meta=ocp.args.JsonSave(dict(meta, step=step)),
+        pipeline=PipelineSave(pipeline_state))
+    if self.latest.latest_step() != step:
+      self.latest.save(step, args=args)
+    if is_best:
+      self.best.save(step, args=args, force=True)
+
+  def latest_step(self) -> int | None:
+    return self.latest.latest_step()
+
+  def best_meta(self) -> dict | None:
+    """`meta` of the best save so far (its `psnr` is what a new save must beat), or None."""
+    step = self.best.latest_step()
+    if step is None:
+      return None
+    return self.best.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+
+  def restore_latest(self, params_template, opt_state_template) -> Restored | None:
+    """The newest save in `checkpoints/`, restored onto the templates' structure; None if there is none."""
+    step = self.latest.latest_step()
+    if step is None:
+      return None
+    restored = self.latest.restore(step, args=ocp.args.Composite(
+        params=ocp.args.StandardRestore(_abstract(params_template)),
+        opt_state=ocp.args.StandardRestore(_abstract(opt_state_template)),
+        meta=ocp.args.JsonRestore(),
+        pipeline=PipelineRestore()))
+    return Restored(step=step, params=restored.params, opt_state=restored.opt_state,
+                    pipeline_state=restored.pipeline, meta=restored.meta)
+
+  def wait(self):
+    self.latest.wait_until_finished()
+    self.best.wait_until_finished()
+
+  def close(self):
+    self.latest.close()
+    self.best.close()
