@@ -21,12 +21,16 @@ _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index in 
 flags.mark_flags_as_required(["config", "workdir"])
 
 
-def main(argv):
+def main(argv, datasets=None):
+  """Joins the processes of a multi-process run if there are any, then trains (see loop.py).
+
+  `datasets` replaces `ifan_jax.data.pipeline` (tests pass a fake one).
+  """
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # Before anything touches a device: joining a multi-process run must come first.
   distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
-  loop.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  loop.train_and_evaluate(_CONFIG.value, _WORKDIR.value, datasets=datasets)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Shared helpers: loading configs/*.py and a tiny training config."""
+"""Shared test setup: a persistent compilation cache, config loading, the tiny training config."""
 
 import importlib.util
 import os
@@ -6,7 +6,8 @@ import pathlib
 import tempfile
 
 import jax
-import pytest
+
+import tiny_config as tiny_config_module
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -21,24 +22,16 @@ jax.config.update("jax_persistent_cache_min_compile_time_secs",
                   float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))
 
 
-def load_config(name, arg=None):
+def load_config(name):
   """`get_config()` of `configs/<name>.py`, as `--config configs/<name>.py` loads it."""
   spec = importlib.util.spec_from_file_location(f"configs_{name}", ROOT / "configs" / f"{name}.py")
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
-  return module.get_config() if arg is None else module.get_config(arg)
+  return module.get_config()
 
 
 def tiny_config(**overrides):
-  """The default config shrunk to seconds: a 4-channel IFAN, 32x32 crops, batch 4."""
-  config = load_config("default")
-  config.model.update(channels=4, iterations=2, res_num=1, reblur_iterations=2)
-  config.update(dataset="fake", crop_size=32, batch_size=4, total_steps=4, log_every_steps=1,
-                eval_every_steps=2, checkpoint_every_steps=2, learning_rate=1e-3, num_image_summaries=1)
+  """tests/tiny_config.py with `overrides` applied."""
+  config = tiny_config_module.get_config()
   config.update(overrides)
   return config
-
-
-@pytest.fixture
-def tiny():
-  return tiny_config

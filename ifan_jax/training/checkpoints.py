@@ -66,6 +66,14 @@ def _abstract(tree):
   return jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), tree)
 
 
+def _manager(directory: epath.Path, keep: int) -> ocp.CheckpointManager:
+  # Both managers save the same steps: distinct barrier names keep their cross-host
+  # synchronisation apart (shared names deadlock a multi-process run).
+  return ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(
+      max_to_keep=keep, create=True,
+      multiprocessing_options=ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=directory.name)))
+
+
 class TrainingCheckpoints:
   """The two orbax managers of a training run, saving host-side (numpy) copies of the state.
 
@@ -75,10 +83,8 @@ class TrainingCheckpoints:
 
   def __init__(self, workdir, *, keep: int):
     workdir = epath.Path(workdir)
-    self.latest = ocp.CheckpointManager(
-        workdir / LATEST_DIR, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
-    self.best = ocp.CheckpointManager(
-        workdir / BEST_DIR, options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
+    self.latest = _manager(workdir / LATEST_DIR, keep)
+    self.best = _manager(workdir / BEST_DIR, 1)
 
   def save(self, step: int, params, opt_state, pipeline_state, meta: dict, *, is_best: bool = False):
     """Saves to `checkpoints/` (unless this step is already there) and, if `is_best`, to `best/`."""
@@ -89,8 +95,8 @@ class TrainingCheckpoints:
         pipeline=PipelineSave(pipeline_state))
     if self.latest.latest_step() != step:
       self.latest.save(step, args=args)
-    if is_best:
-      self.best.save(step, args=args, force=True)
+    if is_best and self.best.latest_step() != step:
+      self.best.save(step, args=args)
 
   def latest_step(self) -> int | None:
     return self.latest.latest_step()

@@ -4,9 +4,14 @@ import optax
 
 
 def learning_rate_schedule(config) -> optax.Schedule:
-  """`learning_rate`, multiplied by `lr_decay_rate` once each step count passes an `lr_decay_steps` entry."""
+  """`learning_rate`, times `lr_decay_rate` for each `lr_decay_steps` entry the step count exceeds.
+
+  As the reference's scheduler: the update after `s` completed steps uses the decayed
+  rate only when `s > lr_decay_steps[i]`.
+  """
+  # optax decays once count >= boundary, hence the + 1.
   return optax.piecewise_constant_schedule(
-      config.learning_rate, {int(step): config.lr_decay_rate for step in config.lr_decay_steps})
+      config.learning_rate, {int(step) + 1: config.lr_decay_rate for step in config.lr_decay_steps})
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
