@@ -124,7 +124,7 @@ if [[ $command == train || $command == up || $command == upload-data ]]; then
   [[ -n $bucket ]] || die "$command needs --bucket gs://BUCKET"
   bucket=gs://${bucket#gs://}
   bucket=${bucket%/}
-  [[ $bucket =~ ^gs://[a-z0-9][-_.a-z0-9]*[a-z0-9]$ ]] || die "--bucket must be gs://BUCKET_NAME, got '$bucket'"
+  [[ $bucket =~ ^gs://[a-z0-9][-_.a-z0-9]+[a-z0-9]$ ]] || die "--bucket must be gs://BUCKET_NAME, got '$bucket'"
 fi
 data_url=$bucket/tensorflow_datasets${dataset:+/$dataset}
 if [[ $command == train || $command == up ]]; then

@@ -59,6 +59,7 @@ def main(argv):
     sys.exit(f"fake python: unexpected arguments {argv}")
   flags = _parse_flags(argv[2:])
   index = flags.process_id if flags.process_id is not None else int(os.environ.get("SLURM_PROCID", "0"))
+  count = flags.num_processes or int(os.environ.get("SLURM_NTASKS", "1"))
   record_dir = pathlib.Path(os.environ["FAKE_TRAIN_RECORD_DIR"])
   mode = os.environ.get("FAKE_TRAIN_MODE", "record")
 
@@ -71,9 +72,9 @@ def main(argv):
   if mode == "jax":
     record.update(_what_jax_sees(flags))
   (record_dir / f"process_{index}.json").write_text(json.dumps(record))
-  print(f"process {index} of {flags.num_processes} started", flush=True)
+  print(f"process {index} of {count} started", flush=True)
   if mode == "fail_first" and index == 0:
-    _wait_for("process_*.json", flags.num_processes, record_dir)
+    _wait_for("process_*.json", count, record_dir)
     sys.exit(3)
   if mode in ("fail_first", "wait_for_term"):
     time.sleep(_WAIT_S)
