@@ -15,7 +15,7 @@ import jax
 import numpy as np
 import tensorflow_datasets as tfds
 import tqdm
-from absl import logging
+from absl import flags, logging
 
 import ifan_jax.data
 from ifan_jax.data import augment as augment_lib
@@ -162,6 +162,8 @@ def train_iterator(*, dataset: str, data_dir: str | None, split: str = "train", 
         .map(_SplitDevices(devices)))
   stream = ds.to_iter_dataset(grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=2 * num_threads))
   if num_workers:
+    if not flags.FLAGS.is_parsed():
+      flags.FLAGS.mark_as_parsed()  # grain's workers read absl flags; outside absl.app they keep their defaults
     stream = stream.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers))
   fingerprint = dict(dataset=dataset, split=split, crop_size=crop_size, batch_size=batch_size, seed=seed,
                      augment=augment, process_index=process_index, process_count=process_count,
