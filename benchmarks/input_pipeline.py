@@ -47,9 +47,10 @@ def _write_sources(manual_dir: epath.Path, count: int, height: int, width: int):
 
 def _throughput(data_dir: str, in_memory: bool) -> tuple[float, float]:
   """Examples per second of wall time, and CPU milliseconds per example (all threads and workers' own)."""
-  iterator = pipeline.train_iterator(dataset="dpdd", data_dir=data_dir, crop_size=_CROP.value,
-                                     batch_size=_BATCH.value, seed=0, in_memory=in_memory, local_device_count=1,
-                                     num_workers=0 if in_memory else _WORKERS.value, num_threads=_THREADS.value)
+  iterator = pipeline.train_iterator(
+      dataset="dpdd", data_dir=data_dir, crop_size=_CROP.value, batch_size=_BATCH.value, seed=0,
+      in_memory=in_memory, local_device_count=1, num_workers=0 if in_memory else _WORKERS.value,
+      num_threads=_THREADS.value)
   for _ in range(3):
     next(iterator)
   start, cpu = time.perf_counter(), time.process_time()

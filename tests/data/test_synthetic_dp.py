@@ -127,7 +127,8 @@ def test_config_sizes_are_checked():
 
 def test_tiny_build(tiny_data_dir):
   builder = tfds.builder("synthetic_dp/tiny", data_dir=tiny_data_dir)
-  assert {s: i.num_examples for s, i in builder.info.splits.items()} == {"train": 8, "validation": 4, "test": 4}
+  counts = {s: i.num_examples for s, i in builder.info.splits.items()}
+  assert counts == {"train": 8, "validation": 4, "test": 4}
   source = builder.as_data_source(split="validation")
   example = source[3]
   assert example["name"].decode() == "validation_00003"
@@ -147,13 +148,14 @@ class Hidden(importlib.machinery.PathFinder):
 sys.meta_path = [Hidden if f is importlib.machinery.PathFinder else f for f in sys.meta_path]
 from ifan_jax.data import pipeline
 pipeline.ensure_built('synthetic_dp/tiny', sys.argv[1])
-print('tensorflow' in sys.modules, next(pipeline.eval_iterator(dataset='synthetic_dp/tiny', data_dir=sys.argv[1]))['name'])
+first = next(pipeline.eval_iterator(dataset='synthetic_dp/tiny', data_dir=sys.argv[1]))
+print('tensorflow' in sys.modules, first['name'])
 """
 
 
 def test_building_and_reading_need_no_tensorflow(tmp_path):
   root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  result = subprocess.run([sys.executable, "-c", _NO_TENSORFLOW, str(tmp_path)], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": root}, timeout=300)
+  result = subprocess.run([sys.executable, "-c", _NO_TENSORFLOW, str(tmp_path)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": root}, timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   assert result.stdout.split()[-2:] == ["False", "test_00000"]
