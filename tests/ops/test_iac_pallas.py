@@ -5,10 +5,10 @@ returns the forward output and both gradients, on tiny odd-sized images.
 """
 
 import functools
-import pathlib
 import re
 
 import jax
+import jax.extend.core as jax_core
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -16,20 +16,10 @@ import pytest
 from ifan_jax import ops
 from ifan_jax.ops import iac_layout
 from ifan_jax.ops.iac_pallas import IACBlockSizes, iac_pallas, iac_step_pallas
+from tests.conftest import load_npz
 
 TOL = 1e-5
 TRITON_CALL = "__gpu$xla.gpu.triton"
-
-
-def find_golden():
-  """The parity fixture in the `shared/` folder beside (or above) the checkout; CI lays it beside."""
-  for folder in pathlib.Path(__file__).resolve().parents:
-    if (folder / "shared" / "golden" / "iac_io.npz").is_file():
-      return folder / "shared" / "golden" / "iac_io.npz"
-  raise FileNotFoundError(f"No shared/golden/iac_io.npz in any folder above {__file__}.")
-
-
-GOLDEN = find_golden()
 
 
 def random_inputs(seed, batch, height, width, channels, iterations, filter_size):
@@ -95,27 +85,20 @@ def test_reference_backward_option():
     assert_close(actual, expected, what)
 
 
-def golden_tags():
-  with np.load(GOLDEN) as golden:
-    return sorted({key.rsplit("_features", 1)[0] for key in golden if key.endswith("_features")})
-
-
-@pytest.mark.parametrize("tag", golden_tags())
-def test_golden_pytorch_outputs(tag):
-  iterations, filter_size = map(int, re.search(r"_N(\d+)_k(\d+)$", tag).groups())
-  with np.load(GOLDEN) as golden:
-    features, filters = golden[f"{tag}_features"], golden[f"{tag}_filters"]
-    expected = {name: golden[f"{tag}_out_{name}"] for name in ("compat", "compat_noact", "fixed")}
+def test_golden_pytorch_outputs(golden_dir):
+  golden = load_npz(golden_dir / "iac_io.npz")
   options = {"compat": dict(compat=True), "compat_noact": dict(compat=True, act_last=False),
              "fixed": dict(compat=False)}
+  for tag in sorted(key.rsplit("_features", 1)[0] for key in golden if key.endswith("_features")):
+    iterations, filter_size = map(int, re.search(r"_N(\d+)_k(\d+)$", tag).groups())
 
-  @jax.jit
-  def run(features, filters):
-    return {name: ops.iac(features, filters, iterations=iterations, filter_size=filter_size, impl="pallas",
-                          interpret=True, **option) for name, option in options.items()}
+    @jax.jit
+    def run(features, filters):
+      return {name: ops.iac(features, filters, iterations=iterations, filter_size=filter_size,
+                            impl="pallas", interpret=True, **option) for name, option in options.items()}
 
-  for name, out in run(features, filters).items():
-    assert_close(out, expected[name], f"{tag} {name}")
+    for name, out in run(golden[f"{tag}_features"], golden[f"{tag}_filters"]).items():
+      assert_close(out, golden[f"{tag}_out_{name}"], f"{tag} {name}")
 
 
 def fused_inputs(compat):
@@ -158,10 +141,8 @@ def pallas_calls(jaxpr):
     if eqn.primitive.name == "pallas_call":
       found.append(eqn)
       continue
-    for param in jax.tree.leaves(eqn.params):
-      inner = getattr(param, "jaxpr", param)  # A ClosedJaxpr wraps a Jaxpr.
-      if hasattr(inner, "eqns"):
-        found += pallas_calls(inner)
+    for inner in jax_core.jaxprs_in_params(eqn.params):
+      found += pallas_calls(inner)
   return found
 
 
