@@ -41,7 +41,7 @@ flags.DEFINE_enum("iac_dtype", "float32", ["float32", "bfloat16"], "Dtype of the
 flags.DEFINE_list("image_sizes", ["1280x720", "1680x1120"], "Whole-model image sizes WxH (multiples of 8).")
 flags.DEFINE_list("model_dtypes", ["float32", "bfloat16"], "Whole-model compute dtypes.")
 flags.DEFINE_integer("repeats", 10, "Timed runs per case (after one warm-up run); the median is printed.")
-flags.DEFINE_float("peak_gbs", None, "Peak memory bandwidth in GB/s; default: looked up from the device kind.")
+flags.DEFINE_float("peak_gbs", None, "Peak memory bandwidth in GB/s; default: looked up from the device.")
 
 # Data-sheet peaks (GB/s). A device-to-device copy measured about 3000 (H100) and 4300 (H200) here.
 PEAK_GBS = {"H100": 3350.0, "H200": 4800.0, "A100": 2039.0}

@@ -9,13 +9,15 @@ Every neighbour is a gather at clamped coordinates, so tiles need not divide the
 lanes past the edge compute exactly the value of the edge pixel they clamp to and store
 it again (identical bytes, no masks).
 
-Iteration by iteration. The IAC moves the filters (N*(2Ck + C) values per pixel) once
-and the features (C values) 2N times; keeping the features on chip across iterations
-would save at most 2C/(2Ck + C) of the traffic per iteration (28% for k=3) but needs a
-halo of N*(k-1)/2 pixels (17 for the default model) whose filters must be read again,
-which costs more than it saves for small tiles. So each iteration is one kernel launch
-inside a `lax.scan`, reading the filters straight from the `[B, H, W, N*(2Ck) + N*C]`
-tensor in the reference's channel order (no transposed copy of the largest tensor).
+Iteration by iteration. Each iteration must read 2Ck + C filter values per pixel;
+reading and writing the C features through memory adds 2C to that (29% for k=3).
+Keeping the features on chip across all N iterations would save that, but each tile
+then needs a halo of N*(k-1)/2 pixels (17 for the default model) whose filters are
+read again, which costs more than it saves for tiles that fit on chip. So each
+iteration is one kernel launch inside a `lax.scan` (one compiled kernel for all N:
+the iteration index and the activation flag arrive at run time), reading the filters
+straight from the `[B, H, W, N*(2Ck) + N*C]` tensor in the reference's channel order
+(no transposed copy of the largest tensor).
 The backward pass is two kernels per iteration (horizontal pass, then vertical pass),
 because the gradient of the features needs the vertical pass's gradient at
 neighbouring rows; they write the filter gradient in place (`input_output_aliases`)
@@ -28,10 +30,13 @@ GPU and warns that it is deprecated, while in jax 0.11.2 (the GPU machine)
 `plgpu.kernel`, a different programming model) and lowers to Triton by default, with a
 DeprecationWarning that the Triton backend will be removed in a future release. Triton
 through `pl.pallas_call` is therefore the one lowering that both versions accept, that
-runs on any NVIDIA GPU from Ampere on, and that has a CPU interpreter (`interpret=True`)
+is not tied to Hopper, and that has a CPU interpreter (`interpret=True`)
 for tests. When JAX drops it, the kernels port to `plgpu.kernel`; the CUDA lowering
 test in CI will say when. Lowering for CUDA on a machine without a GPU needs an
 abstract device under jax 0.11 (`jax.sharding.use_abstract_mesh`, see the tests).
+
+Status: the kernels match the reference in the interpreter and lower for CUDA under
+jax 0.10.2 and 0.11.2; they have not yet been compiled to PTX or run on a GPU.
 """
 
 import dataclasses
@@ -185,17 +190,17 @@ class _Tile:
     out = 0.0
     for t in range(self.plan.filter_size):
       row = self.clamp_y(self.y + t - self.pad)
-      out += _load(f_ref, self.pixel(self.y, col), self.vertical_cols(t)) * _load(
-          x_ref, self.pixel(row, col), self.c)
-
+      tap = _load(f_ref, self.pixel(self.y, col), self.vertical_cols(t))
+      out += tap * _load(x_ref, self.pixel(row, col), self.c)
     return out
 
   def edge_weighted_sources(self, coord, size):
-    """Yields (tap, source coordinate, weight) for the adjoint of a clamped k-tap gather.
+    """Yields (tap, source coordinate, mask) for the adjoint of a clamped k-tap gather.
 
-    Position `coord` of the un-padded axis receives, from padded position
-    `coord + pad + e`, the contribution of output `coord + pad + e - tap`; offsets
-    e != 0 only reach it at the edges, where replicate padding folds them in.
+    With replicate padding, padded position j reads `clamp(j - pad)`, so position
+    `coord` collects the gradient of padded position `coord + pad + e` for e = 0 and,
+    at the first (e < 0) or last (e > 0) position, of the pad beyond it; padded
+    position j gets it from output `j - tap` (if inside the axis) through tap `tap`.
     """
     for e in range(-self.pad, self.pad + 1):
       at_edge = True if e == 0 else (coord == 0) if e < 0 else (coord == size - 1)

@@ -161,10 +161,19 @@ def test_interpret_reaches_every_pallas_call():
     assert not grads("auto", False)  # "auto" is XLA off the GPU.
 
 
-def test_kernel_without_interpret_refuses_the_cpu():
-  features, filters, _ = random_inputs(3, 1, 5, 7, 2, 2, 3)
-  with pytest.raises(Exception, match="interpret"):
-    ops.iac(features, filters, iterations=2, filter_size=3, impl="pallas")
+def test_compiled_kernel_on_this_backend():
+  """On a GPU the compiled kernels match the reference; on a CPU they refuse to run uninterpreted."""
+  kwargs = dict(iterations=2, filter_size=3, compat=False, act_last=True)
+  inputs = random_inputs(4, 2, 9, 11, 3, 2, 3)
+  pallas = functools.partial(ops.iac, impl="pallas", **kwargs)
+  if jax.default_backend() != "gpu":
+    with pytest.raises(ValueError, match="interpret"):
+      value_and_grads(pallas, *inputs)
+    return
+  reference = value_and_grads(functools.partial(ops.iac_reference, **kwargs), *inputs)
+  for what, actual, expected in zip(("output", "features grad", "filters grad"),
+                                    value_and_grads(pallas, *inputs), reference):
+    assert_close(actual, expected, what)
 
 
 def lower_for_cuda(fn, *args):
