@@ -56,11 +56,16 @@ def iac_xla(features, filters, *, iterations, filter_size, compat=False, act_las
 
 
 def resolve_impl(impl: Impl, interpret=False) -> str:
-  """"auto" -> the Pallas kernel on GPUs (or when `interpret` asks for it), XLA elsewhere."""
+  """"auto" -> XLA, or the Pallas kernel when `interpret` asks for it.
+
+  "auto" stays on XLA on GPUs too until the Pallas kernel has been compiled and checked
+  on one: it matches the reference in Pallas's interpreter and lowers for CUDA, but has
+  not yet run on a GPU. Ask for impl="pallas" to use it there.
+  """
   if impl not in ("auto", "xla", "reference", "pallas"):
     raise ValueError(f"Unknown IAC impl {impl!r}; expected 'auto', 'xla', 'reference' or 'pallas'.")
   if impl == "auto":
-    impl = "pallas" if interpret or jax.default_backend() == "gpu" else "xla"
+    impl = "pallas" if interpret else "xla"
   if interpret and impl != "pallas":
     raise ValueError(f"IAC interpret=True runs the Pallas kernel's interpreter; it has no meaning for "
                      f"impl={impl!r}.")
@@ -71,7 +76,7 @@ def iac(features, filters, *, iterations, filter_size, compat=False, act_last=Tr
         block_sizes: IACBlockSizes = IACBlockSizes(), interpret=False, backward: Backward = "pallas"):
   """Applies IAC. `impl`: "xla" (scan), "reference" (plain loop) or "pallas" (GPU kernel).
 
-  "auto" picks "pallas" on GPUs and "xla" elsewhere. `block_sizes`, `interpret` (run
+  "auto" picks "xla" (see `resolve_impl`). `block_sizes`, `interpret` (run
   the kernel in Pallas's CPU interpreter) and `backward` ("pallas" kernels or `jax.vjp`
   of the reference) only apply to the Pallas kernel.
   """
