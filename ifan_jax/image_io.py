@@ -111,15 +111,19 @@ def write_image(path, rgb, *, bit_depth=8, grayscale=False, alpha=None):
   """Writes `rgb` ([H, W, 3] floats in [0, 1]) as PNG, JPEG or TIFF, chosen by `path`'s extension.
 
   `grayscale` writes one channel (the mean of the three); `alpha` ([H, W] integers of
-  `bit_depth` bits) is appended unchanged. JPEG holds 8-bit colour without alpha only.
+  `bit_depth` bits) is appended unchanged. OpenCV writes 1, 3 or 4 channels, so grey with
+  alpha is written as RGBA with equal colour channels. JPEG holds 8-bit images without alpha.
   """
   fmt = image_format(path)
   if fmt == "jpeg" and (bit_depth != 8 or alpha is not None):
     raise ValueError(f"{path}: JPEG stores 8-bit images without alpha; got {bit_depth} bits"
                      f"{' and alpha' if alpha is not None else ''}.")
   rgb = np.asarray(rgb)
-  channels = rgb.mean(axis=-1, keepdims=True) if grayscale else rgb[..., ::-1]  # to OpenCV's BGR
-  pixels = quantize(channels, bit_depth)
+  if grayscale:
+    rgb = rgb.mean(axis=-1, keepdims=True)
+    if alpha is not None:
+      rgb = np.repeat(rgb, 3, axis=-1)
+  pixels = quantize(rgb[..., ::-1], bit_depth)  # OpenCV is BGR.
   if alpha is not None:
     pixels = np.concatenate([pixels, np.asarray(alpha, pixels.dtype)[..., None]], axis=-1)
   params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if fmt == "jpeg" else []
