@@ -77,7 +77,8 @@ def evaluate(deblurrer, source: EvalSource, out_dir, *, num_figures=3, save_outp
   lpips = metrics.LPIPS()
   timer = _Timer(deblurrer, source.rotate)
   scores = []
-  for index, example in enumerate(tqdm(source.examples(), total=source.count, desc=source.name, unit="image")):
+  progress = tqdm(source.examples(), total=source.count, desc=source.name, unit="image")
+  for index, example in enumerate(progress):
     out, seconds = timer(example)
     score = ImageScore(name=example["name"], seconds=seconds)
     blurred, sharp = example["blurred"][0], example["sharp"][0] if "sharp" in example else None

@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ifan_jax.data import images
+
 FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff"}
 _DEPTHS = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}
 _EXIF_ORIENTATION = 0x0112
@@ -95,9 +97,7 @@ def read_image(path) -> Photo:
   colour = pixels[..., :3 if channels >= 3 else 1]
   grayscale = colour.shape[-1] == 1 or bool(grey)
   colour = np.repeat(colour[..., :1], 3, axis=-1) if grayscale else colour[..., ::-1]  # OpenCV is BGR.
-  bit_depth = _DEPTHS[pixels.dtype]
-  rgb = colour.astype(np.float32) / np.float32(2**bit_depth - 1)
-  return Photo(rgb=rgb, bit_depth=bit_depth, grayscale=grayscale, alpha=alpha)
+  return Photo(rgb=images.to_float(colour), bit_depth=_DEPTHS[pixels.dtype], grayscale=grayscale, alpha=alpha)
 
 
 def quantize(values, bit_depth):

@@ -27,7 +27,8 @@ def test_eval_cli_writes_scores_that_the_metrics_module_reproduces(synthetic_dir
   out = tmp_path / "eval"
   proc = subprocess.run([sys.executable, "-m", "ifan_jax.eval", "--checkpoint", str(tiny_model_dir),
                          "--dataset", "synthetic_dp/tiny", "--data_dir", synthetic_dir, "--out", str(out),
-                         "--figures", "2"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+                         "--figures", "2"],
+                        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "| Model | PSNR ↑ | SSIM ↑ | MAE ↓ | LPIPS ↓ | s/image |" in proc.stdout
   assert "synthetic_dp/tiny test: 4 images (4 with ground truth) on cpu" in proc.stdout
@@ -64,7 +65,8 @@ def _write_folder(root, names, with_target, bit_depth=16):
   for sub in ("source", "target") if with_target else ("",):
     os.makedirs(root / sub, exist_ok=True)
     for name in names:
-      cv2.imwrite(str(root / sub / f"{name}.png"), rng.integers(0, np.iinfo(dtype).max, (21, 35, 3), dtype=dtype))
+      pixels = rng.integers(0, np.iinfo(dtype).max, (21, 35, 3), dtype=dtype)
+      cv2.imwrite(str(root / sub / f"{name}.png"), pixels)
 
 
 def test_folder_with_source_and_target_is_scored_and_cropped_to_multiples_of_8(tiny_model_dir, tmp_path):

@@ -80,8 +80,9 @@ def test_lpips_is_zero_for_identical_images_and_grows_with_blur():
   sharp = skimage.data.astronaut()[:128, :128].astype(np.float32) / 255
   lpips = metrics.LPIPS()
   assert abs(float(lpips(sharp, sharp))) < 1e-6
-  distances = [float(lpips(sharp, skimage.filters.gaussian(sharp, sigma=s, channel_axis=-1).astype(np.float32)))
-               for s in (0.5, 1.0, 2.0, 4.0)]
+  blurred = [skimage.filters.gaussian(sharp, sigma=s, channel_axis=-1).astype(np.float32)
+             for s in (0.5, 1.0, 2.0, 4.0)]
+  distances = [float(lpips(sharp, b)) for b in blurred]
   assert all(0 < a < b for a, b in zip(distances, distances[1:])), distances
 
 
