@@ -1,6 +1,8 @@
 """Official checkpoints: golden parity, every key of the full manifests, and clear errors."""
 
 import json
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -107,3 +109,11 @@ def test_existing_destination_is_kept_unless_overwrite(golden_dir, tmp_path):
     convert.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
   convert.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5, overwrite=True)
   assert checkpoint.is_model_dir(tmp_path / "model")
+
+
+def test_command_line_converts_and_reports(golden_dir, tmp_path):
+  done = subprocess.run([sys.executable, "-m", "ifan_jax.convert", str(golden_dir / "ifan_dual_small.pytorch"),
+                         str(tmp_path / "dual"), "--filter_size=5"], capture_output=True, text=True, check=False)
+  assert done.returncode == 0, done.stderr
+  assert "dual_pixel=True" in done.stdout and "iac_compat=True" in done.stdout
+  assert checkpoint.load_config(tmp_path / "dual").dual_pixel

@@ -37,7 +37,8 @@ class Augmentation:
   noise_seed: int
 
 
-def draw(rng: np.random.Generator, height: int, width: int, crop_size: int, augment: bool = True) -> Augmentation:
+def draw(rng: np.random.Generator, height: int, width: int, crop_size: int,
+         augment: bool = True) -> Augmentation:
   """Draws the augmentation of an example whose images are `height x width`.
 
   Without `augment`, only the crop position is random. A rescale whose window would not fit the image

@@ -1,6 +1,6 @@
 """Builds one of ifan_jax's TFDS datasets as array_record, without `tfds build` (which needs apache_beam).
 
-  python -m ifan_jax.data.build dpdd --manual_dir ~/datasets [--config 16bit] [--data_dir ~/tensorflow_datasets]
+  python -m ifan_jax.data.build dpdd --manual_dir ~/datasets [--config 16bit] [--data_dir DIR]
   python -m ifan_jax.data.build synthetic_dp [--config tiny]
 """
 
@@ -14,7 +14,8 @@ _MANUAL_DIR = flags.DEFINE_string("manual_dir", None, "Folder holding the manual
                                   "layout in docs/datasets.md); not needed for synthetic_dp.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "Where TFDS datasets live (default: TFDS's, "
                                 "~/tensorflow_datasets or $TFDS_DATA_DIR).")
-_CONFIG = flags.DEFINE_string("config", None, "Builder config, e.g. 8bit or 16bit for dpdd, tiny for synthetic_dp.")
+_CONFIG = flags.DEFINE_string("config", None,
+                              "Builder config, e.g. 8bit or 16bit for dpdd, tiny for synthetic_dp.")
 _ALLOW_PARTIAL = flags.DEFINE_bool("allow_partial", False, "Accept splits with fewer scenes than published "
                                    "(to build a subset on purpose).")
 

@@ -40,8 +40,9 @@ def random_image(rng: np.random.Generator, height: int, width: int, bits: int = 
   return rng.integers(0, np.iinfo(dtype).max, (height, width, 3), endpoint=True).astype(dtype)
 
 
-def write_layout(builder_cls: type[folder_builder.FolderBuilder], manual_dir, *, scenes: int = SCENES_PER_SPLIT,
-                 height: int = 20, width: int = 28, bits: int = 8, seed: int = 0) -> epath.Path:
+def write_layout(builder_cls: type[folder_builder.FolderBuilder], manual_dir, *,
+                 scenes: int = SCENES_PER_SPLIT, height: int = 20, width: int = 28, bits: int = 8,
+                 seed: int = 0) -> epath.Path:
   """Writes `scenes` scenes per split in `builder_cls`'s layout under `manual_dir/<ROOT>`; returns that root.
 
   Scene `i` of a split is named `<split>_<i>`; a file in a `*_l` or `*_r` folder carries the `_L`/`_R`

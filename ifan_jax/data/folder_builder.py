@@ -71,8 +71,8 @@ class FolderBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     scenes = {}
     for split, split_folders in self.SPLIT_FOLDERS.items():
       scenes[split] = folders.pair_scenes(root, split_folders)
-      folders.check_count(scenes[split], self.SPLIT_SIZES.get(split), root / next(iter(split_folders.values())),
-                          self._allow_partial)
+      first_folder = root / next(iter(split_folders.values()))
+      folders.check_count(scenes[split], self.SPLIT_SIZES.get(split), first_folder, self._allow_partial)
     return {split: self._generate_examples(found) for split, found in scenes.items()}
 
   def _generate_examples(self, scenes):

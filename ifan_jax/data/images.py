@@ -61,9 +61,9 @@ def encode_png(image: np.ndarray) -> bytes:
 def to_float(image: np.ndarray) -> np.ndarray:
   """uint8 or uint16 pixels to float32 in [0, 1] (divided by 255 or 65535)."""
   if image.dtype == np.uint8:
-    return image.astype(np.float32) * np.float32(1 / 255)
+    return np.multiply(image, np.float32(1 / 255), dtype=np.float32)
   if image.dtype == np.uint16:
-    return image.astype(np.float32) * np.float32(1 / 65535)
+    return np.multiply(image, np.float32(1 / 65535), dtype=np.float32)
   if image.dtype == np.float32:
     return image
   raise ValueError(f"expected uint8, uint16 or float32 pixels, got {image.dtype}.")

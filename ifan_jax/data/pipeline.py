@@ -8,6 +8,7 @@ and restored exactly.
 
 import concurrent.futures
 import os
+import sys
 from collections.abc import Iterator
 
 import grain
@@ -21,8 +22,7 @@ import ifan_jax.data
 from ifan_jax.data import augment as augment_lib
 from ifan_jax.data import images
 
-TRAIN_FEATURES = ("blurred", "left", "right", "sharp")
-IMAGE_FEATURES = ("blurred", "left", "right", "sharp")
+IMAGE_FEATURES = ("blurred", "left", "right", "sharp")  # training needs all four
 BUILT_ON_DEMAND = ("synthetic_dp",)
 
 
@@ -52,23 +52,48 @@ def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.c
 
 
 def _data_source(dataset: str, data_dir: str | None, split: str):
+  """The random-access source of `split` (decoding on access) and the features its examples have."""
   builder = ensure_built(dataset, data_dir)
   if split not in builder.info.splits:
     raise ValueError(f"dataset {dataset!r} has no split {split!r}; it has {', '.join(builder.info.splits)}.")
-  return builder.as_data_source(split=split)
+  return builder.as_data_source(split=split), set(builder.info.features)
 
 
-class _TrainFeatures:
-  """Picks the training features of a decoded example (and checks that they are there)."""
+class _SelectImages(grain.transforms.Map):
+  """A decoded example -> its four training images (drops the name)."""
 
-  def __init__(self, dataset: str):
+  def map(self, example: dict) -> dict[str, np.ndarray]:
+    return {f: example[f] for f in IMAGE_FEATURES}
+
+
+class _EpochPermutation(grain.transforms.Map):
+  """Position in the endless stream -> index into the shard: a new permutation every epoch.
+
+  (grain's own `shuffle` costs milliseconds per element here, more than the augmentation.)
+  """
+
+  def __init__(self, size: int, seed: int):
+    self._size = size
+    self._seed = seed
+    self._cache = {}
+
+  def map(self, position: int) -> int:
+    epoch, offset = divmod(position, self._size)
+    permutation = self._cache.get(epoch)
+    if permutation is None:
+      permutation = np.random.default_rng([self._seed, epoch]).permutation(self._size)
+      self._cache = {epoch: permutation}  # one epoch at a time; a race only recomputes it
+    return int(permutation[offset])
+
+
+class _Lookup(grain.transforms.Map):
+  """Index -> example of `dataset`."""
+
+  def __init__(self, dataset: grain.MapDataset):
     self._dataset = dataset
 
-  def __call__(self, example: dict) -> dict[str, np.ndarray]:
-    missing = [f for f in TRAIN_FEATURES if f not in example]
-    if missing:
-      raise ValueError(f"dataset {self._dataset!r} cannot train IFAN: it has no {', '.join(missing)}.")
-    return {f: example[f] for f in TRAIN_FEATURES}
+  def map(self, index: int):
+    return self._dataset[index]
 
 
 class _Augment(grain.transforms.RandomMap):
@@ -148,22 +173,27 @@ def train_iterator(*, dataset: str, data_dir: str | None, split: str = "train", 
     raise ValueError("in_memory=True keeps decoded images in this process; use num_workers=0 with it "
                      f"(got num_workers={num_workers}).")
   num_threads = num_threads or os.cpu_count()
-  source = _data_source(dataset, data_dir, split)
-  shard = grain.MapDataset.source(source)[process_index::process_count].map(_TrainFeatures(dataset))
+  source, features = _data_source(dataset, data_dir, split)
+  missing = [f for f in IMAGE_FEATURES if f not in features]
+  if missing:
+    raise ValueError(f"dataset {dataset!r} cannot train IFAN: it has no {', '.join(missing)}.")
+  shard = grain.MapDataset.source(source)[process_index::process_count].map(_SelectImages())
   if not len(shard):
     raise ValueError(f"host {process_index} of {process_count} gets no example of {dataset!r} {split!r} "
                      f"({len(source)} examples).")
   if in_memory:
     shard = grain.MapDataset.source(_decode_all(shard, num_threads))
   host_seed = int(np.random.SeedSequence([seed, process_index]).generate_state(1)[0])
-  ds = (shard.shuffle(seed=host_seed).repeat()
+  ds = (grain.MapDataset.range(sys.maxsize).map(_EpochPermutation(len(shard), host_seed)).map(_Lookup(shard))
         .random_map(_Augment(crop_size, augment), seed=host_seed)
         .batch(batch_size // process_count, drop_remainder=True)
         .map(_SplitDevices(devices)))
-  stream = ds.to_iter_dataset(grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=2 * num_threads))
+  read_options = grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=2 * num_threads)
+  stream = ds.to_iter_dataset(read_options)
   if num_workers:
     if not flags.FLAGS.is_parsed():
-      flags.FLAGS.mark_as_parsed()  # grain's workers read absl flags; outside absl.app they keep their defaults
+      # grain's workers read absl flags; outside absl.app, let them see the defaults.
+      flags.FLAGS.mark_as_parsed()
     stream = stream.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers))
   fingerprint = dict(dataset=dataset, split=split, crop_size=crop_size, batch_size=batch_size, seed=seed,
                      augment=augment, process_index=process_index, process_count=process_count,
@@ -176,11 +206,12 @@ def eval_iterator(*, dataset: str, data_dir: str | None, split: str = "test", li
 
   Yields 'blurred' and, where the dataset has them, 'left', 'right' and 'sharp', plus 'name' (str).
   """
-  source = _data_source(dataset, data_dir, split)
+  source, _ = _data_source(dataset, data_dir, split)
   count = len(source) if limit is None else min(limit, len(source))
   for index in range(count):
     example = source[index]
-    out = {f: images.crop_to_multiple(images.to_float(example[f]))[None] for f in IMAGE_FEATURES if f in example}
+    out = {f: images.crop_to_multiple(images.to_float(example[f]))[None]
+           for f in IMAGE_FEATURES if f in example}
     name = example["name"]
     out["name"] = name.decode() if isinstance(name, bytes) else str(name)
     yield out

@@ -106,8 +106,10 @@ def test_unpaired_file(tmp_path):
 
 def test_scene_with_images_of_different_sizes(tmp_path):
   root = dummy_data.write_layout(DPDD, tmp_path / "manual")
-  dummy_data.write_image(root / "test_c/target/test_1.png", dummy_data.random_image(np.random.default_rng(), 20, 20))
-  _expect_failure(tmp_path, r"test_c/target/test_1.png: is 20x20, but test_1.png of the same scene 'test_1' is 20x28")
+  square = dummy_data.random_image(np.random.default_rng(), 20, 20)
+  dummy_data.write_image(root / "test_c/target/test_1.png", square)
+  _expect_failure(tmp_path, r"test_c/target/test_1.png: is 20x20, but test_1.png of the same scene "
+                  r"'test_1' is 20x28")
 
 
 def test_truncated_image_fails_the_whole_build(tmp_path):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+from ifan_jax.data import images, pipeline
 from ifan_jax.data.synthetic_dp import render, scenes
 from ifan_jax.data.synthetic_dp import synthetic_dp_dataset_builder as builder_lib
 
@@ -120,6 +121,18 @@ def test_examples_depend_only_on_their_seed():
   assert not np.array_equal(a["sharp"], c["sharp"])
 
 
+def test_a_config_of_ones_own_is_usable_by_name(tmp_path):
+  config = builder_lib.SyntheticDPConfig(name="mine", height=16, width=24, num_train=2, num_validation=1,
+                                         num_test=1, seed=3)
+  pipeline.ensure_built("synthetic_dp", str(tmp_path), config=config)
+  batch = next(pipeline.train_iterator(dataset="synthetic_dp/mine", data_dir=str(tmp_path), crop_size=16,
+                                       batch_size=2, seed=0, local_device_count=1))
+  assert batch["left"].shape == (1, 2, 16, 16, 3)
+  example = next(pipeline.eval_iterator(dataset="synthetic_dp/mine", data_dir=str(tmp_path)))
+  expected = scenes.render_example((3, 2, 0), 16, 24, scenes.SceneConfig())
+  np.testing.assert_array_equal(example["sharp"][0], images.to_float(expected["sharp"]))
+
+
 def test_config_sizes_are_checked():
   with pytest.raises(ValueError, match="60x96 must be at least 16x16 and a multiple of 8"):
     builder_lib.SyntheticDPConfig(name="odd", height=60, width=96)
@@ -127,7 +140,8 @@ def test_config_sizes_are_checked():
 
 def test_tiny_build(tiny_data_dir):
   builder = tfds.builder("synthetic_dp/tiny", data_dir=tiny_data_dir)
-  assert {s: i.num_examples for s, i in builder.info.splits.items()} == {"train": 8, "validation": 4, "test": 4}
+  counts = {s: i.num_examples for s, i in builder.info.splits.items()}
+  assert counts == {"train": 8, "validation": 4, "test": 4}
   source = builder.as_data_source(split="validation")
   example = source[3]
   assert example["name"].decode() == "validation_00003"
@@ -145,15 +159,16 @@ class Hidden(importlib.machinery.PathFinder):
       return None
     return importlib.machinery.PathFinder.find_spec(name, path, target)
 sys.meta_path = [Hidden if f is importlib.machinery.PathFinder else f for f in sys.meta_path]
-from ifan_jax.data import pipeline
+from ifan_jax.data import images, pipeline
 pipeline.ensure_built('synthetic_dp/tiny', sys.argv[1])
-print('tensorflow' in sys.modules, next(pipeline.eval_iterator(dataset='synthetic_dp/tiny', data_dir=sys.argv[1]))['name'])
+first = next(pipeline.eval_iterator(dataset='synthetic_dp/tiny', data_dir=sys.argv[1]))
+print('tensorflow' in sys.modules, first['name'])
 """
 
 
 def test_building_and_reading_need_no_tensorflow(tmp_path):
   root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  result = subprocess.run([sys.executable, "-c", _NO_TENSORFLOW, str(tmp_path)], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": root}, timeout=300)
+  result = subprocess.run([sys.executable, "-c", _NO_TENSORFLOW, str(tmp_path)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": root}, timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   assert result.stdout.split()[-2:] == ["False", "test_00000"]

@@ -3,6 +3,15 @@
 from ifan_jax.data import folder_builder
 
 
+# Shared with PixelDP, released with the same paper.
+HOMEPAGE = "https://github.com/Abdullah-Abuolaim/defocus-deblurring-dual-pixel"
+CITATION = """@inproceedings{abuolaim2020defocus,
+  title={Defocus Deblurring Using Dual-Pixel Data},
+  author={Abuolaim, Abdullah and Brown, Michael S.},
+  booktitle={European Conference on Computer Vision (ECCV)},
+  year={2020}}"""
+
+
 def _split(prefix: str) -> dict[str, str]:
   return {"blurred": f"{prefix}_c/source", "left": f"{prefix}_l/source",
           "right": f"{prefix}_r/source", "sharp": f"{prefix}_c/target"}
@@ -18,12 +27,8 @@ class Builder(folder_builder.FolderBuilder):
   ROOT = "DPDD"
   SPLIT_FOLDERS = {"train": _split("train"), "validation": _split("val"), "test": _split("test")}
   SPLIT_SIZES = {"train": 350, "validation": 74, "test": 76}
-  HOMEPAGE = "https://github.com/Abdullah-Abuolaim/defocus-deblurring-dual-pixel"
-  CITATION = """@inproceedings{abuolaim2020defocus,
-  title={Defocus Deblurring Using Dual-Pixel Data},
-  author={Abuolaim, Abdullah and Brown, Michael S.},
-  booktitle={European Conference on Computer Vision (ECCV)},
-  year={2020}}"""
+  HOMEPAGE = HOMEPAGE
+  CITATION = CITATION
   MANUAL_DOWNLOAD_INSTRUCTIONS = """\
 8bit config: download DPDD.zip as repackaged by IFAN (links in the README of
 https://github.com/codeslake/IFAN, "Datasets") and unzip it into the manual dir.

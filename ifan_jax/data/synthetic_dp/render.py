@@ -86,7 +86,8 @@ def _scatter(part: np.ndarray, psf: np.ndarray, out: np.ndarray, rows: slice, co
                                   borderType=cv2.BORDER_CONSTANT)
 
 
-def blur_layer(premultiplied: np.ndarray, coc: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def blur_layer(premultiplied: np.ndarray, coc: np.ndarray,
+               levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   """Blurs one layer `[H, W, 4]` (alpha-premultiplied RGB, then alpha) into its left and right views.
 
   Each pixel is spread with the DP PSFs of its own circle of confusion `coc [H, W]` (a scatter),

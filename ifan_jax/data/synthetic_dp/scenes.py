@@ -178,8 +178,8 @@ def random_scene(rng: np.random.Generator, h: int, w: int, config: SceneConfig) 
   object_depths = np.exp(rng.uniform(np.log(config.nearest_m), np.log(background_m),
                                      int(rng.integers(0, config.max_foreground_layers + 1))))
   for depth in sorted(object_depths, reverse=True):
-    layers.append(render.Layer(random_texture(rng, h, w), random_mask(rng, h, w),
-                               plane_depth(rng, h, w, float(depth), config.slant_probability, config.nearest_m)))
+    depth_m = plane_depth(rng, h, w, float(depth), config.slant_probability, config.nearest_m)
+    layers.append(render.Layer(random_texture(rng, h, w), random_mask(rng, h, w), depth_m))
   focal_length = rng.uniform(*config.focal_length_mm)
   # Focus on a point of a random layer most of the time (as a photographer would), else anywhere.
   if rng.random() < 0.8:

@@ -40,8 +40,8 @@ class SyntheticDPConfig(tfds.core.BuilderConfig):
 
 
 DEFAULT = SyntheticDPConfig(name="default", description="384x512 images; 200 train, 20 validation, 20 test.")
-TINY = SyntheticDPConfig(name="tiny", description="64x96 images, 8/4/4 examples: for tests.", height=64, width=96,
-                         num_train=8, num_validation=4, num_test=4)
+TINY = SyntheticDPConfig(name="tiny", description="64x96 images, 8/4/4 examples: for tests.",
+                         height=64, width=96, num_train=8, num_validation=4, num_test=4)
 
 
 def render_png(task: tuple[int, int, int, int, int, scenes.SceneConfig]) -> dict[str, bytes]:
