@@ -1,8 +1,10 @@
-"""The project's one image reader and writer: PNG, JPEG and TIFF, 8 or 16 bits, upright, RGB in [0, 1].
+"""Reading and writing people's image files: PNG, JPEG and TIFF, 8 or 16 bits, upright, RGB in [0, 1].
 
-OpenCV decodes (Pillow cannot read 16-bit colour PNGs). With `IMREAD_UNCHANGED`, which
-keeps the bit depth and the alpha channel, OpenCV applies a TIFF's Orientation tag
-itself but ignores the EXIF orientation of PNG and JPEG files, so we apply that one.
+Used by `python -m ifan_jax.deblur` and `folder:` evaluation, which must keep what the
+dataset reader `ifan_jax.data.images` drops: alpha, grey, EXIF orientation. OpenCV
+decodes (Pillow cannot read 16-bit colour PNGs). With `IMREAD_UNCHANGED`, which keeps
+the bit depth and the alpha channel, OpenCV applies a TIFF's Orientation tag itself but
+ignores the EXIF orientation of PNG and JPEG files, so we apply that one.
 """
 
 import dataclasses
