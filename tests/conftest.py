@@ -43,7 +43,12 @@ def xavier_params(config, seed=0):
   """
   image = jnp.zeros((1, 16, 16, 3))
   views = (image, image) if config.dual_pixel else ()
-  shapes = jax.eval_shape(IFAN(config).init, jax.random.key(0), image, *views)["params"]
+  return module_xavier_params(IFAN(config), image, *views, seed=seed)
+
+
+def module_xavier_params(module, *inputs, seed=0):
+  """`xavier_params` for any module, given example inputs of its `__call__`."""
+  shapes = jax.eval_shape(module.init, jax.random.key(0), *inputs)["params"]
   rng = np.random.default_rng(seed)
 
   def draw(leaf):

@@ -1,20 +1,19 @@
 """Deblurrer: any image size, loading, and clear errors."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ifan_jax import IFAN, Deblurrer, IFANConfig, checkpoint
+from ifan_jax import IFAN, Deblurrer, checkpoint
 from ifan_jax.deblurrer import pad_to_multiple
+from tests.conftest import TINY_CONFIG, xavier_params
 
-TINY = IFANConfig(channels=4, res_num=1, iterations=2, reblur_iterations=2)
+TINY = TINY_CONFIG
 
 
 @pytest.fixture(scope="module")
 def deblurrer():
-  params = IFAN(TINY).init(jax.random.key(0), jnp.zeros((1, 16, 16, 3)))["params"]
-  return Deblurrer(TINY, params)
+  return Deblurrer(TINY, xavier_params(TINY))
 
 
 def test_odd_sizes_are_padded_by_edge_replication_and_cropped_back(deblurrer):
@@ -24,7 +23,7 @@ def test_odd_sizes_are_padded_by_edge_replication_and_cropped_back(deblurrer):
   padded = pad_to_multiple(image)
   assert padded.shape == (16, 24, 3)
   np.testing.assert_array_equal(padded[13:, :21], np.repeat(image[-1:], 3, axis=0))
-  whole = IFAN(TINY).apply(deblurrer.variables, padded[None])["result"][0]
+  whole = jax.jit(IFAN(TINY).apply)(deblurrer.variables, padded[None])["result"][0]
   np.testing.assert_allclose(out["result"], whole[:13, :21], atol=1e-6)
 
 
@@ -47,8 +46,7 @@ def test_bad_inputs_are_explained(deblurrer, tmp_path):
 
 def test_dual_pixel_model_needs_matching_views():
   config = TINY.replace(dual_pixel=True)
-  x = jnp.zeros((1, 16, 16, 3))
-  dual = Deblurrer(config, IFAN(config).init(jax.random.key(0), x, x, x)["params"])
+  dual = Deblurrer(config, xavier_params(config))
   image = np.zeros((16, 16, 3), np.float32)
   with pytest.raises(ValueError, match="pass left= and right="):
     dual(image)

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from ifan_jax.models import IFAN, IFANConfig, IFANWithReblur
+from ifan_jax.models.ifan import FilterPredictor
+from tests.conftest import TINY_CONFIG, module_xavier_params, xavier_params
 
-TINY = IFANConfig(channels=4, res_num=1, iterations=2, reblur_iterations=2)
+TINY = TINY_CONFIG
 
 
 def _count(tree):
@@ -39,8 +41,8 @@ def _images(key, h=16, w=24):
 def test_training_outputs_have_the_shapes_the_losses_need():
   blurred, right, left, sharp = _images(jax.random.key(0))
   model = IFANWithReblur(TINY)
-  variables = model.init(jax.random.key(1), blurred, right, left, sharp)
-  out = model.apply(variables, blurred, right, left, sharp)
+  params = module_xavier_params(model, blurred, right, left, sharp)
+  out = jax.jit(model.apply)({"params": params}, blurred, right, left, sharp)
   assert out["result"].shape == blurred.shape
   assert out["filters"].shape == (2, 2, 3, TINY.filter_channels)
   for name in ("disparity", "disparity_right"):
@@ -52,30 +54,35 @@ def test_training_outputs_have_the_shapes_the_losses_need():
 def test_inference_clips_and_training_does_not():
   blurred, right, left, _ = _images(jax.random.key(2))
   model = IFAN(TINY)
-  variables = model.init(jax.random.key(3), blurred)
+  variables = {"params": xavier_params(TINY)}
   # Scale the output conv so that the residual certainly leaves [0, 1].
   variables = jax.tree_util.tree_map_with_path(
       lambda p, v: v * 100 if "out_res" in jax.tree_util.keystr(p) else v, variables)
-  raw = model.apply(variables, blurred, right, left, train=True)["result"]
-  clipped = model.apply(variables, blurred)["result"]
+  apply = jax.jit(model.apply, static_argnames="train")
+  raw = apply(variables, blurred, right, left, train=True)["result"]
+  clipped = apply(variables, blurred)["result"]
   assert raw.min() < 0 or raw.max() > 1
   np.testing.assert_allclose(clipped, jnp.clip(raw, 0, 1), atol=1e-5)
 
 
 def test_fused_and_materialised_filter_heads_agree():
   blurred = _images(jax.random.key(4))[0]
-  variables = IFAN(TINY).init(jax.random.key(5), blurred)
-  fused = IFAN(TINY).apply(variables, blurred)["result"]
-  unfused = IFAN(TINY.replace(fuse_filter_head=False)).apply(variables, blurred)["result"]
+  variables = {"params": xavier_params(TINY)}
+  fused = jax.jit(IFAN(TINY).apply)(variables, blurred)["result"]
+  unfused = jax.jit(IFAN(TINY.replace(fuse_filter_head=False)).apply)(variables, blurred)["result"]
   np.testing.assert_allclose(fused, unfused, atol=1e-5)
 
 
 def test_filter_predictor_uses_its_own_init_gain():
-  params = IFAN(TINY.replace(filter_init_gain=3.0)).init(jax.random.key(0), jnp.zeros((1, 16, 16, 3)))["params"]
-  head = params["filter_predictor"]["head"]["kernel"]
+  predictor = FilterPredictor(TINY.replace(filter_init_gain=3.0))
+  params = predictor.init(jax.random.key(0), jnp.zeros((1, 2, 2, TINY.ch4)),
+                          method=lambda m, x: m.filters(m(x)))["params"]
+  head = params["head"]["kernel"]
   bound = 3.0 * np.sqrt(6 / (head.shape[2] + head.shape[3]))
   assert bound * 0.9 < np.abs(head).max() <= bound
-  assert not np.any(params["filter_predictor"]["head"]["bias"])
+  assert not np.any(params["head"]["bias"])
+  trunk = params["trunk"]["conv_in"]["conv"]["kernel"]
+  assert np.abs(trunk).max() > 1.5 * np.sqrt(6 / (9 * 2 * TINY.ch4))  # Above the gain-1 bound.
 
 
 def test_sizes_that_are_not_multiples_of_8_are_rejected_with_the_shape():
