@@ -81,14 +81,12 @@ def read_image(path) -> Photo:
   """Reads an 8- or 16-bit PNG, JPEG or TIFF (grey, grey+alpha, RGB or RGBA); raises ImageReadError."""
   fmt = image_format(path)
   try:
-    encoded = np.fromfile(path, np.uint8)
+    with open(path, "rb") as f:
+      pixels = images.decode_pixels(f.read(), str(path))
   except OSError as e:
     raise ImageReadError(f"{path}: cannot read the file ({e.strerror or e}).") from None
-  pixels = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED) if encoded.size else None
-  if pixels is None:
-    raise ImageReadError(f"{path}: not a decodable {fmt.upper()} image (empty, truncated or corrupt).")
-  if pixels.dtype not in _DEPTHS:
-    raise ImageReadError(f"{path}: {pixels.dtype} samples are not supported; only 8- and 16-bit images.")
+  except ValueError as e:
+    raise ImageReadError(str(e)) from None
   orientation, grey = _header(path)
   if fmt != "tiff":
     pixels = np.ascontiguousarray(_upright(pixels, orientation))

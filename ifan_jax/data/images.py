@@ -15,19 +15,29 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_COLOR_TYPE_RGB = 2  # IHDR colour type byte (offset 25): 2 is RGB, 6 RGBA, 0 grey
 
 
+def decode_pixels(data: bytes, name: str = "<bytes>") -> np.ndarray:
+  """Decodes encoded image bytes as stored: `[H, W]` or `[H, W, C]` in OpenCV's BGR(A) order.
+
+  Keeps the bit depth (uint8 or uint16) and any alpha channel. Raises ValueError naming
+  `name` when the bytes are not a readable, complete 8- or 16-bit image.
+  """
+  if name.lower().endswith(_JPEG_SUFFIXES) and not data.rstrip(b"\0").endswith(_JPEG_END):
+    raise ValueError(f"{name}: truncated JPEG (no end-of-image marker).")
+  image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+  if image is None:
+    raise ValueError(f"{name}: cannot decode the image (unreadable or truncated file).")
+  if image.dtype not in (np.uint8, np.uint16):
+    raise ValueError(f"{name}: unsupported pixel type {image.dtype}; expected 8- or 16-bit.")
+  return image
+
+
 def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
   """Decodes encoded image bytes to RGB `[H, W, 3]` uint8 or uint16, as stored.
 
   Grey images are copied to three channels and an alpha channel is dropped. Raises
   ValueError naming `name` when the bytes are not a readable, complete image.
   """
-  if name.lower().endswith(_JPEG_SUFFIXES) and not data.rstrip(b"\0").endswith(_JPEG_END):
-    raise ValueError(f"{name}: truncated JPEG (no end-of-image marker).")
-  image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-  if image is None:
-    raise ValueError(f"{name}: cannot decode the image (unreadable or truncated file).")
-  if image.dtype not in (np.uint8, np.uint16):
-    raise ValueError(f"{name}: unsupported pixel type {image.dtype}; expected 8- or 16-bit.")
+  image = decode_pixels(data, name)
   if image.ndim == 2:
     return np.repeat(image[:, :, None], 3, axis=2)
   if image.shape[2] == 4:
