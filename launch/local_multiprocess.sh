@@ -1,70 +1,116 @@
 #!/usr/bin/env bash
-# Runs one training command as N processes of a single multi-process JAX run on this
-# machine, each with D CPU devices: how the tests exercise multi-host code without hosts.
+# shellcheck source-path=SCRIPTDIR
+# Runs N training processes on this machine, each with D CPU devices, joined by
+# jax.distributed: the multi-host code path of a TPU pod or a GPU cluster, without one.
 set -euo pipefail
 
 usage() {
-  cat <<'USAGE'
-Usage: launch/local_multiprocess.sh [-n PROCESSES] [-d DEVICES] [-p PORT] [--dry-run] -- COMMAND...
+  cat <<'EOF'
+Usage: launch/local_multiprocess.sh [--dry-run] [--num_processes N] [--devices_per_process D]
+                                    [--port P] [--log_dir DIR] -- TRAIN_ARGS...
 
-Starts PROCESSES (default 2) copies of COMMAND, appending to copy i
-  --coordinator_address=localhost:PORT --num_processes=PROCESSES --process_id=i
-with JAX_PLATFORMS=cpu and XLA_FLAGS=--xla_force_host_platform_device_count=DEVICES
-(default 2). Lines from process i are prefixed with "[i] ". Exits 0 when every process
-does; as soon as one fails the others are stopped and the exit status is 1.
+Starts N processes of `python -m ifan_jax.train TRAIN_ARGS...` on localhost. Process I
+runs on D CPU devices (JAX_PLATFORMS=cpu, XLA_FLAGS=--xla_force_host_platform_device_count=D)
+and gets --coordinator_address localhost:P --num_processes N --process_id I, so the job
+sees N*D devices in N processes, as a multi-host run does.
+
+Options:
+  --num_processes N        processes to start (default 2)
+  --devices_per_process D  CPU devices per process (default 2)
+  --port P                 coordinator port on localhost (default: a free port)
+  --log_dir DIR            write process I's output to DIR/process_I.log
+                           (default: every process writes to this terminal)
+  --dry-run                print the commands instead of running them
+  -h, --help               show this help
+
+Environment:
+  PYTHON                   interpreter that runs the training (default python3)
+
+Ctrl-C or SIGTERM is passed on to every process as SIGTERM (training saves a checkpoint
+and exits). If one process fails, the others are stopped the same way and the script
+exits with the failed process's status. Needs bash >= 5.1.
 
 Example:
-  launch/local_multiprocess.sh -n 2 -d 2 -- python -m ifan_jax.train \
-      --config configs/synthetic.py --workdir /tmp/ifan_2proc
-USAGE
+  launch/local_multiprocess.sh --num_processes 2 --devices_per_process 2 -- \
+    --config configs/synthetic.py --workdir /tmp/ifan_2proc --config.total_steps=20
+EOF
 }
 
-processes=2
-devices=2
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+num_processes=2
+devices_per_process=2
 port=""
-dry_run=0
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    -n) processes="$2"; shift 2 ;;
-    -d) devices="$2"; shift 2 ;;
-    -p) port="$2"; shift 2 ;;
-    --dry-run) dry_run=1; shift ;;
-    -h|--help) usage; exit 0 ;;
+log_dir=""
+DRY_RUN=0
+while (($# > 0)); do
+  case $1 in
+    -h | --help) usage; exit 0 ;;
+    --dry-run) DRY_RUN=1; shift ;;
+    --num_processes) require_value "$1" $#; num_processes=$2; shift 2 ;;
+    --devices_per_process) require_value "$1" $#; devices_per_process=$2; shift 2 ;;
+    --port) require_value "$1" $#; port=$2; shift 2 ;;
+    --log_dir) require_value "$1" $#; log_dir=$2; shift 2 ;;
     --) shift; break ;;
-    *) echo "Unknown option: $1 (see --help)" >&2; exit 2 ;;
+    *) die "unknown option '$1' (training arguments go after --; see --help)" ;;
   esac
 done
-if [[ $# -eq 0 ]]; then
-  echo "No command given (see --help)." >&2
-  exit 2
+train_args=("$@")
+require_positive_int --num_processes "$num_processes"
+require_positive_int --devices_per_process "$devices_per_process"
+((${#train_args[@]} > 0)) || die "no training arguments after -- (at least --config and --workdir)"
+python=${PYTHON:-python3}
+if [[ -z $port ]]; then
+  port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("localhost", 0)); print(s.getsockname()[1])')
 fi
-if [[ -z "$port" ]]; then
-  # Any port is fine as long as it is free; let the kernel pick one.
-  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("localhost", 0)); print(s.getsockname()[1])')"
+if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
+  die "--port must be in 1..65535, got '$port'"
+fi
+if ((DRY_RUN == 0)) && ((BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] < 501)); then
+  die "needs bash >= 5.1 (wait -p), this is $BASH_VERSION"
 fi
 
-export JAX_PLATFORMS=cpu
-export XLA_FLAGS="${XLA_FLAGS:-} --xla_force_host_platform_device_count=${devices}"
-pids=()
-for ((i = 0; i < processes; i++)); do
-  args=("$@" "--coordinator_address=localhost:${port}" "--num_processes=${processes}" "--process_id=${i}")
-  if [[ "$dry_run" -eq 1 ]]; then
-    echo "JAX_PLATFORMS=cpu XLA_FLAGS='${XLA_FLAGS}' ${args[*]}"
-    continue
+xla_flags="${XLA_FLAGS:+$XLA_FLAGS }--xla_force_host_platform_device_count=$devices_per_process"
+
+# Process index of each running process, by pid.
+declare -A running=()
+stop_all() {
+  kill -TERM "${!running[@]}" 2>/dev/null || true
+}
+trap stop_all INT TERM
+[[ -z $log_dir ]] || run mkdir -p "$log_dir"
+for ((i = 0; i < num_processes; i++)); do
+  command=(env "XLA_FLAGS=$xla_flags" JAX_PLATFORMS=cpu "$python" -m ifan_jax.train "${train_args[@]}"
+    --coordinator_address "localhost:$port" --num_processes "$num_processes" --process_id "$i")
+  log=${log_dir:+$log_dir/process_$i.log}
+  if ((DRY_RUN)); then
+    echo "$(shell_quote "${command[@]}")${log:+ >$(shell_quote "$log") 2>&1} &"
+  elif [[ -n $log ]]; then
+    "${command[@]}" >"$log" 2>&1 &
+    running[$!]=$i
+  else
+    "${command[@]}" &
+    running[$!]=$i
   fi
-  "${args[@]}" > >(sed -u "s/^/[${i}] /") 2>&1 &
-  pids+=("$!")
 done
-trap 'kill "${pids[@]}" 2>/dev/null || true' INT TERM
+if ((DRY_RUN)); then
+  echo wait
+  exit 0
+fi
 
 status=0
-for ((remaining = ${#pids[@]}; remaining > 0; remaining--)); do
-  if ! wait -n; then
-    status=1
-    echo "A process failed; stopping the others." >&2
-    kill "${pids[@]}" 2>/dev/null || true
-    break
+while ((${#running[@]} > 0)); do
+  finished=""
+  rc=0
+  wait -n -p finished "${!running[@]}" || rc=$?
+  [[ -n ${finished:-} ]] || continue  # a signal interrupted the wait; stop_all has run
+  index=${running[$finished]}
+  unset "running[$finished]"
+  if ((rc != 0 && status == 0)); then
+    status=$rc
+    echo "$(basename "$0"): process $index exited with status $rc; stopping the others" >&2
+    stop_all
   fi
 done
-wait || true
 exit "$status"

@@ -51,7 +51,7 @@ class FilterPredictor(nn.Module):
     params = self.head.variables["params"]
     return ops.iac_fused(image_features, features, params["kernel"][0, 0].astype(features.dtype),
                          params["bias"].astype(features.dtype), iterations=cfg.iterations,
-                         filter_size=cfg.filter_size, compat=cfg.iac_compat)
+                         filter_size=cfg.filter_size, compat=cfg.iac_compat, impl=cfg.iac_impl)
 
 
 class IFAN(nn.Module):

@@ -2,7 +2,8 @@
 
 from ifan_jax.ops.iac import iac, iac_fused, iac_reference
 from ifan_jax.ops.iac_layout import filter_channels
+from ifan_jax.ops.iac_pallas import IACBlockSizes
 from ifan_jax.ops.resample import area_downsample, nearest_downsample, warp_horizontal
 
-__all__ = ["iac", "iac_fused", "iac_reference", "filter_channels", "area_downsample",
+__all__ = ["iac", "iac_fused", "iac_reference", "filter_channels", "IACBlockSizes", "area_downsample",
            "nearest_downsample", "warp_horizontal"]

@@ -18,70 +18,27 @@ import jax.numpy as jnp
 from jax import lax
 
 from ifan_jax.ops import iac_layout
+from ifan_jax.ops.iac_definition import iac_reference, iac_step
+from ifan_jax.ops.iac_pallas import Backward, IACBlockSizes, iac_pallas, iac_step_pallas
 
-Impl = Literal["auto", "xla", "reference"]
-
-NEGATIVE_SLOPE = 0.1
-
-
-def _leaky_relu(x):
-  return jnp.where(x >= 0, x, NEGATIVE_SLOPE * x)
+Impl = Literal["auto", "xla", "reference", "pallas"]
 
 
-def _filter_1d(x, taps, axis):
-  """Replicate-padded k-tap filter along `axis` (1 = rows, 2 = columns).
-
-  `taps` is `[B, H, W, k, C]`: tap t weights the neighbour at offset t - (k-1)/2.
-  """
-  k = taps.shape[-2]
-  pad = (k - 1) // 2
-  widths = [(0, 0)] * x.ndim
-  widths[axis] = (pad, pad)
-  padded = jnp.pad(x, widths, mode="edge")
-  size = x.shape[axis]
-  out = lax.slice_in_dim(padded, 0, size, axis=axis) * taps[..., 0, :]
-  for t in range(1, k):
-    out += lax.slice_in_dim(padded, t, t + size, axis=axis) * taps[..., t, :]
-  return out
-
-
-def iac_step(x, vertical, horizontal, bias, act):
-  """One IAC iteration on `[B, H, W, C]` with `[B, H, W, k, C]` taps and `[B, H, W, C]` bias."""
-  x = _filter_1d(x, vertical, axis=1)
-  x = _filter_1d(x, horizontal, axis=2)
-  x = x + bias
-  return _leaky_relu(x) if act else x
-
-
-def iac_reference(features, filters, *, iterations, filter_size, compat=False, act_last=True):
-  """Plain-jnp IAC that mirrors the definition loop for loop; the ground truth for tests."""
-  c, k = features.shape[-1], filter_size
-  iac_layout.check_shapes(features.shape, filters.shape, iterations, k)
-  x = features
-  for i in range(iterations):
-    group = filters[..., i * 2 * c * k:(i + 1) * 2 * c * k]
-    vertical = iac_layout.taps_last_to_kc(group[..., :c * k], c, k)
-    horizontal = vertical if compat else iac_layout.taps_last_to_kc(group[..., c * k:], c, k)
-    bias = filters[..., iterations * 2 * c * k + i * c:iterations * 2 * c * k + (i + 1) * c]
-    x = iac_step(x, vertical, horizontal, bias, act=act_last or i < iterations - 1)
-  return x
-
-
-def iterate(features, per_iteration, xs, *, iterations, act_last):
+def iterate(features, per_iteration, xs, *, iterations, act_last, step=iac_step):
   """Runs `iterations` IAC steps under `lax.scan`, so compile time does not grow with N.
 
-  `per_iteration(x_i)` maps one slice of `xs` to `(vertical, horizontal, bias)`. All
-  iterations but the last apply the activation; the last is peeled off so that
-  `act_last` stays a static choice.
+  `per_iteration(x_i)` maps one slice of `xs` to the filter arguments of `step`
+  (`(vertical, horizontal, bias)` for `iac_step`). All iterations but the last apply
+  the activation; the last is peeled off so that `act_last` stays a static choice.
   """
 
   def body(x, x_i):
-    return iac_step(x, *per_iteration(x_i), act=True), None
+    return step(x, *per_iteration(x_i), act=True), None
 
   head = jax.tree.map(lambda a: a[:-1], xs)
   last = jax.tree.map(lambda a: a[-1], xs)
   x, _ = lax.scan(body, features, head, length=iterations - 1)
-  return iac_step(x, *per_iteration(last), act=act_last)
+  return step(x, *per_iteration(last), act=act_last)
 
 
 def iac_xla(features, filters, *, iterations, filter_size, compat=False, act_last=True):
@@ -98,34 +55,72 @@ def iac_xla(features, filters, *, iterations, filter_size, compat=False, act_las
                  iterations=iterations, act_last=act_last)
 
 
-def iac(features, filters, *, iterations, filter_size, compat=False, act_last=True,
-        impl: Impl = "auto"):
-  """Applies IAC. `impl`: "xla" (scan, the default under "auto") or "reference"."""
+def resolve_impl(impl: Impl, interpret=False) -> str:
+  """"auto" -> XLA, or the Pallas kernel when `interpret` asks for it.
+
+  "auto" stays on XLA on GPUs too until the Pallas kernel has been compiled and checked
+  on one: it matches the reference in Pallas's interpreter and lowers for CUDA, but has
+  not yet run on a GPU. Ask for impl="pallas" to use it there.
+  """
+  if impl not in ("auto", "xla", "reference", "pallas"):
+    raise ValueError(f"Unknown IAC impl {impl!r}; expected 'auto', 'xla', 'reference' or 'pallas'.")
+  if impl == "auto":
+    impl = "pallas" if interpret else "xla"
+  if interpret and impl != "pallas":
+    raise ValueError(f"IAC interpret=True runs the Pallas kernel's interpreter; it has no meaning for "
+                     f"impl={impl!r}.")
+  return impl
+
+
+def iac(features, filters, *, iterations, filter_size, compat=False, act_last=True, impl: Impl = "auto",
+        block_sizes: IACBlockSizes = IACBlockSizes(), interpret=False, backward: Backward = "pallas"):
+  """Applies IAC. `impl`: "xla" (scan), "reference" (plain loop) or "pallas" (GPU kernel).
+
+  "auto" picks "xla" (see `resolve_impl`). `block_sizes`, `interpret` (run
+  the kernel in Pallas's CPU interpreter) and `backward` ("pallas" kernels or `jax.vjp`
+  of the reference) only apply to the Pallas kernel.
+  """
   kwargs = dict(iterations=iterations, filter_size=filter_size, compat=compat, act_last=act_last)
-  if impl in ("auto", "xla"):
+  impl = resolve_impl(impl, interpret)
+  if impl == "xla":
     return iac_xla(features, filters, **kwargs)
   if impl == "reference":
     return iac_reference(features, filters, **kwargs)
-  raise ValueError(f"Unknown IAC impl {impl!r}; expected 'auto', 'xla' or 'reference'.")
+  return iac_pallas(features, filters, **kwargs, block_sizes=block_sizes, interpret=interpret,
+                    backward=backward)
 
 
 def iac_fused(features, predictor_features, head_kernel, head_bias, *, iterations, filter_size,
-              compat=False, act_last=True):
+              compat=False, act_last=True, impl: Impl = "auto", block_sizes: IACBlockSizes = IACBlockSizes(),
+              interpret=False, backward: Backward = "pallas"):
   """IAC whose filters come from a 1x1 conv head, computed one iteration at a time.
 
   Equals `iac(features, predictor_features @ head_kernel + head_bias, ...)` but never
   materialises the `N*(2Ck) + N*C`-channel filter tensor (1.8 GB at 1680x1120 for the
   default model): each scan step runs the head's columns for its own iteration.
-  `head_kernel` is `[D, N*(2Ck) + N*C]` in the reference's channel order.
+  `head_kernel` is `[D, N*(2Ck) + N*C]` in the reference's channel order. With
+  `impl="pallas"` each step's filters go to the Pallas kernel; "reference" runs the
+  same scan as "xla".
   """
   c, k = features.shape[-1], filter_size
   iac_layout.check_shapes(features.shape, (*features.shape[:3], head_kernel.shape[-1]), iterations, k)
   weights, biases = iac_layout.head_iteration_major(head_kernel, head_bias, iterations, c, k, compat)
   lead = features.shape[:3]
 
-  def per_iteration(x_i):
+  def head(x_i):
     weight, bias = x_i
-    out = jnp.dot(predictor_features, weight) + bias
+    return jnp.dot(predictor_features, weight) + bias
+
+  if resolve_impl(impl, interpret) == "pallas":
+    def pallas_step(x, slab, act):
+      return iac_step_pallas(x, slab, filter_size=k, compat=compat, act=act, block_sizes=block_sizes,
+                             interpret=interpret, backward=backward)
+
+    return iterate(features, lambda x_i: (head(x_i),), (weights, biases), iterations=iterations,
+                   act_last=act_last, step=pallas_step)
+
+  def per_iteration(x_i):
+    out = head(x_i)
     vertical = out[..., :k * c].reshape(*lead, k, c)
     horizontal = vertical if compat else out[..., k * c:2 * k * c].reshape(*lead, k, c)
     return vertical, horizontal, out[..., -c:]

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from conftest import tiny_config
+from tests.training.conftest import tiny_config
 from ifan_jax.training import optim
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from conftest import tiny_config
-from fake_data import FakeDatasets
+from tests.training.conftest import tiny_config
+from tests.training.fake_data import FakeDatasets
 from ifan_jax.training import loop
 from ifan_jax.training.checkpoints import TrainingCheckpoints
 

@@ -1,0 +1,48 @@
+"""Builds one of ifan_jax's TFDS datasets as array_record, without `tfds build` (which needs apache_beam).
+
+  python -m ifan_jax.data.build dpdd --manual_dir ~/datasets [--config 16bit] [--data_dir DIR]
+  python -m ifan_jax.data.build synthetic_dp [--config tiny]
+"""
+
+from absl import app, flags, logging
+import tensorflow_datasets as tfds
+
+import ifan_jax.data
+
+_NAME = flags.DEFINE_enum("name", None, ifan_jax.data.DATASETS, "Dataset to build (or the first argument).")
+_MANUAL_DIR = flags.DEFINE_string("manual_dir", None, "Folder holding the manual download (see the dataset's "
+                                  "layout in docs/datasets.md); not needed for synthetic_dp.")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, "Where TFDS datasets live (default: TFDS's, "
+                                "~/tensorflow_datasets or $TFDS_DATA_DIR).")
+_CONFIG = flags.DEFINE_string("config", None,
+                              "Builder config, e.g. 8bit or 16bit for dpdd, tiny for synthetic_dp.")
+_ALLOW_PARTIAL = flags.DEFINE_bool("allow_partial", False, "Accept splits with fewer scenes than published "
+                                   "(to build a subset on purpose).")
+
+
+def build(name: str, *, manual_dir: str | None, data_dir: str | None, config: str | None = None,
+          allow_partial: bool = False) -> tfds.core.DatasetBuilder:
+  """Builds dataset `name` (config `config`) from `manual_dir` into `data_dir`; returns its builder."""
+  kwargs = {"allow_partial": allow_partial} if name != "synthetic_dp" else {}
+  builder = tfds.builder(name, config=config, data_dir=data_dir, file_format="array_record", **kwargs)
+  if name != "synthetic_dp" and not manual_dir:
+    raise app.UsageError(f"{name} is built from its download: pass --manual_dir. Expected layout:\n"
+                         f"{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}")
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  logging.info("Built %s in %s: %s", builder.info.full_name, builder.data_dir,
+               {split: info.num_examples for split, info in builder.info.splits.items()})
+  return builder
+
+
+def main(argv):
+  if len(argv) > 2:
+    raise app.UsageError(f"unexpected arguments: {argv[2:]}")
+  name = argv[1] if len(argv) == 2 else _NAME.value
+  if name not in ifan_jax.data.DATASETS:
+    raise app.UsageError(f"give a dataset name, one of {', '.join(ifan_jax.data.DATASETS)} (got {name!r}).")
+  build(name, manual_dir=_MANUAL_DIR.value, data_dir=_DATA_DIR.value, config=_CONFIG.value,
+        allow_partial=_ALLOW_PARTIAL.value)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,74 @@
+"""Writes small fake copies of the official dataset layouts: the builders' `dummy_data/` and test fixtures.
+
+  python -m ifan_jax.data.dummy_data   # regenerates ifan_jax/data/<name>/dummy_data/ for every folder dataset
+
+Images are random noise, a few pixels across, so the folders stay tiny; every scene of a split has a
+distinct name and all of its files the same size.
+"""
+
+import cv2
+import numpy as np
+from absl import app
+from etils import epath
+
+from ifan_jax.data import folder_builder
+from ifan_jax.data.cuhk import cuhk_dataset_builder
+from ifan_jax.data.dpdd import dpdd_dataset_builder
+from ifan_jax.data.pixeldp import pixeldp_dataset_builder
+from ifan_jax.data.realdof import realdof_dataset_builder
+
+FOLDER_BUILDERS = {
+    "dpdd": dpdd_dataset_builder.Builder,
+    "realdof": realdof_dataset_builder.Builder,
+    "cuhk": cuhk_dataset_builder.Builder,
+    "pixeldp": pixeldp_dataset_builder.Builder,
+}
+SCENES_PER_SPLIT = 2
+
+
+def write_image(path: epath.Path, image: np.ndarray):
+  """Writes RGB `[H, W, 3]` uint8/uint16 (or grey `[H, W]`) to `path`, in the format its suffix names."""
+  path.parent.mkdir(parents=True, exist_ok=True)
+  ok, data = cv2.imencode(path.suffix, image[..., ::-1] if image.ndim == 3 else image)
+  if not ok:
+    raise ValueError(f"cannot encode {path}")
+  path.write_bytes(data.tobytes())
+
+
+def random_image(rng: np.random.Generator, height: int, width: int, bits: int = 8) -> np.ndarray:
+  dtype = np.uint16 if bits == 16 else np.uint8
+  return rng.integers(0, np.iinfo(dtype).max, (height, width, 3), endpoint=True).astype(dtype)
+
+
+def write_layout(builder_cls: type[folder_builder.FolderBuilder], manual_dir, *,
+                 scenes: int = SCENES_PER_SPLIT, height: int = 20, width: int = 28, bits: int = 8,
+                 seed: int = 0) -> epath.Path:
+  """Writes `scenes` scenes per split in `builder_cls`'s layout under `manual_dir/<ROOT>`; returns that root.
+
+  Scene `i` of a split is named `<split>_<i>`; a file in a `*_l` or `*_r` folder carries the `_L`/`_R`
+  suffix some releases use, to exercise the pairing by name.
+  """
+  rng = np.random.default_rng(seed)
+  root = epath.Path(manual_dir) / builder_cls.ROOT
+  for split, split_folders in builder_cls.SPLIT_FOLDERS.items():
+    for i in range(scenes):
+      for folder in split_folders.values():
+        view = folder.split("/")[0]
+        suffix = {"_l": "_L", "_r": "_R"}.get(view[-2:], "")
+        write_image(root / folder / f"{split}_{i}{suffix}.png", random_image(rng, height, width, bits))
+  return root
+
+
+def main(argv):
+  del argv
+  here = epath.Path(__file__).parent
+  for name, builder_cls in FOLDER_BUILDERS.items():
+    target = here / name / "dummy_data"
+    if target.exists():
+      target.rmtree()
+    write_layout(builder_cls, target)
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,106 @@
+"""Scenes of a dataset stored as folders of images in its official layout, validated before building.
+
+A scene is one file per folder (blurred, left, right, sharp, ...). Files pair up by name across
+folders, ignoring a trailing view suffix (`_L`, `_R`, `_C`), so `0001.png` in the left and right
+folders belong to the same scene as `0001.png` of the blurred one. Every check raises ValueError or
+FileNotFoundError naming the offending file or folder.
+"""
+
+import dataclasses
+import re
+from collections.abc import Mapping
+
+import numpy as np
+from etils import epath
+
+from ifan_jax.data import images
+
+_VIEW_SUFFIX = re.compile(r"_(l|r|c)$", re.IGNORECASE)
+_IGNORED_FILES = ("Thumbs.db",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scene:
+  """One scene: its name and the file of each feature (e.g. {'blurred': ..., 'sharp': ...})."""
+  name: str
+  files: Mapping[str, epath.Path]
+
+
+def list_images(folder: epath.Path) -> list[epath.Path]:
+  """The image files of `folder`, sorted by name; hidden files and `Thumbs.db` are skipped."""
+  if not folder.is_dir():
+    raise FileNotFoundError(f"missing folder {folder}")
+  files = sorted((p for p in folder.iterdir()
+                  if p.suffix.lower() in images.IMAGE_SUFFIXES and not p.name.startswith(".")
+                  and p.name not in _IGNORED_FILES), key=lambda p: p.name)
+  if not files:
+    raise FileNotFoundError(f"folder {folder} has no images ({', '.join(images.IMAGE_SUFFIXES)})")
+  return files
+
+
+def scene_name(path: epath.Path) -> str:
+  """The name a file contributes to its scene: its stem without a trailing `_L`/`_R`/`_C`."""
+  return _VIEW_SUFFIX.sub("", path.stem)
+
+
+def _by_name(folder: epath.Path) -> dict[str, epath.Path]:
+  named = {}
+  for path in list_images(folder):
+    name = scene_name(path)
+    if name in named:
+      raise ValueError(f"{path} and {named[name]} belong to the same scene {name!r}; "
+                       "expected one file per scene in each folder.")
+    named[name] = path
+  return named
+
+
+def pair_scenes(root: epath.Path, folders: Mapping[str, str]) -> list[Scene]:
+  """Pairs the files of `folders` (feature -> folder relative to `root`) into scenes sorted by name.
+
+  Raises when a folder is missing or a file has no partner with the same name in another folder.
+  """
+  named = {feature: _by_name(root / folder) for feature, folder in folders.items()}
+  all_names = sorted(set().union(*named.values()))
+  for feature, files in named.items():
+    for name in all_names:
+      if name not in files:
+        partner = next(f[name] for f in named.values() if name in f)
+        raise ValueError(f"{partner} has no partner named {name!r} in {root / folders[feature]}.")
+  return [Scene(name, {feature: named[feature][name] for feature in folders}) for name in all_names]
+
+
+def check_count(scenes: list[Scene], expected: int | None, where: epath.Path, allow_partial: bool):
+  """Checks that a split has its published number of scenes (unless `allow_partial`)."""
+  if expected is None or len(scenes) == expected:
+    return
+  if allow_partial and len(scenes) < expected:
+    return
+  raise ValueError(f"{where}: found {len(scenes)} scenes, the published split has {expected}. "
+                   "Pass allow_partial=True (--allow_partial) to build a subset on purpose.")
+
+
+def load_scene(scene: Scene, dtype: type) -> dict[str, bytes]:
+  """Reads every file of `scene` and returns PNG bytes per feature, ready for a TFDS image feature.
+
+  Checks that each file decodes completely, has `dtype` pixels (uint8 or uint16) and the same size
+  as the scene's other files. RGB PNGs are passed through byte for byte; anything else (JPEG, grey,
+  RGBA) is re-encoded as an RGB PNG.
+  """
+  encoded, sizes = {}, {}
+  for feature, path in scene.files.items():
+    try:
+      data = path.read_bytes()
+    except OSError as e:
+      raise ValueError(f"{path}: cannot read the file ({e}).") from e
+    image = images.decode_image(data, str(path))
+    if image.dtype != dtype:
+      raise ValueError(f"{path}: has {image.dtype} pixels, this dataset config expects {np.dtype(dtype)}.")
+    sizes[path] = image.shape[:2]
+    keep = path.suffix.lower() == ".png" and images.is_rgb_png(data)
+    encoded[feature] = data if keep else images.encode_png(image)
+  (first, size), *others = sizes.items()
+  for path, other in others:
+    if other != size:
+      raise ValueError(f"{path}: is {other[0]}x{other[1]}, but {first.name} of the same scene "
+                       f"{scene.name!r} is {size[0]}x{size[1]}.")
+  return encoded

@@ -1,0 +1,87 @@
+"""The one image reader of ifan_jax: 8- and 16-bit PNG (and JPEG) files to RGB arrays, via OpenCV.
+
+PIL cannot decode 16-bit PNGs, and TensorFlow is not needed for reading, so every image
+the project reads (dataset folders while building, evaluation inputs) goes through here.
+"""
+
+import cv2
+import numpy as np
+from etils import epath
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+_JPEG_SUFFIXES = (".jpg", ".jpeg")
+_JPEG_END = b"\xff\xd9"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_COLOR_TYPE_RGB = 2  # IHDR colour type byte (offset 25): 2 is RGB, 6 RGBA, 0 grey
+
+
+def decode_pixels(data: bytes, name: str = "<bytes>") -> np.ndarray:
+  """Decodes encoded image bytes as stored: `[H, W]` or `[H, W, C]` in OpenCV's BGR(A) order.
+
+  Keeps the bit depth (uint8 or uint16) and any alpha channel. Raises ValueError naming
+  `name` when the bytes are not a readable, complete 8- or 16-bit image.
+  """
+  if name.lower().endswith(_JPEG_SUFFIXES) and not data.rstrip(b"\0").endswith(_JPEG_END):
+    raise ValueError(f"{name}: truncated JPEG (no end-of-image marker).")
+  image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
+  if image is None:
+    raise ValueError(f"{name}: cannot decode the image (unreadable or truncated file).")
+  if image.dtype not in (np.uint8, np.uint16):
+    raise ValueError(f"{name}: unsupported pixel type {image.dtype}; expected 8- or 16-bit.")
+  return image
+
+
+def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
+  """Decodes encoded image bytes to RGB `[H, W, 3]` uint8 or uint16, as stored.
+
+  Grey images are copied to three channels and an alpha channel is dropped. Raises
+  ValueError naming `name` when the bytes are not a readable, complete image.
+  """
+  image = decode_pixels(data, name)
+  if image.ndim == 2:
+    return np.repeat(image[:, :, None], 3, axis=2)
+  if image.shape[2] == 4:
+    image = image[:, :, :3]
+  return np.ascontiguousarray(image[:, :, ::-1])
+
+
+def read_image(path) -> np.ndarray:
+  """Reads an image file to RGB `[H, W, 3]` uint8 or uint16 (see `decode_image`)."""
+  path = epath.Path(path)
+  try:
+    data = path.read_bytes()
+  except OSError as e:
+    raise ValueError(f"{path}: cannot read the file ({e}).") from e
+  return decode_image(data, str(path))
+
+
+def is_rgb_png(data: bytes) -> bool:
+  """True for PNG bytes whose header says RGB without alpha (what the TFDS image features store)."""
+  return data[:8] == _PNG_SIGNATURE and len(data) > 25 and data[25] == _PNG_COLOR_TYPE_RGB
+
+
+def encode_png(image: np.ndarray) -> bytes:
+  """Encodes RGB `[H, W, 3]` uint8/uint16 as PNG bytes (lossless; 16-bit stays 16-bit)."""
+  ok, data = cv2.imencode(".png", np.ascontiguousarray(image[:, :, ::-1]))
+  if not ok:
+    raise ValueError(f"cannot encode an image of shape {image.shape} and type {image.dtype} as PNG.")
+  return data.tobytes()
+
+
+def to_float(image: np.ndarray) -> np.ndarray:
+  """uint8 or uint16 pixels to float32 in [0, 1] (divided by 255 or 65535)."""
+  if image.dtype == np.uint8:
+    return np.multiply(image, np.float32(1 / 255), dtype=np.float32)
+  if image.dtype == np.uint16:
+    return np.multiply(image, np.float32(1 / 65535), dtype=np.float32)
+  if image.dtype == np.float32:
+    return image
+  raise ValueError(f"expected uint8, uint16 or float32 pixels, got {image.dtype}.")
+
+
+def crop_to_multiple(image: np.ndarray, multiple: int = 8) -> np.ndarray:
+  """Drops the last rows and columns of `[..., H, W, C]` so that H and W are multiples of `multiple`."""
+  h, w = image.shape[-3:-1]
+  if h < multiple or w < multiple:
+    raise ValueError(f"image of {h}x{w} is smaller than {multiple}x{multiple}.")
+  return image[..., : h - h % multiple, : w - w % multiple, :]

@@ -1,0 +1,217 @@
+"""Input pipeline: augmented training batches and whole evaluation images, read from TFDS array_record.
+
+Training uses grain over `tfds.data_source` (no TensorFlow): each host reads its own shard of the
+split, reshuffled every epoch; every example's augmentation is drawn from a generator seeded by its
+position in the stream, so the batches depend only on the seed and the iterator state can be saved
+and restored exactly.
+"""
+
+import concurrent.futures
+import os
+import sys
+from collections.abc import Iterator
+
+import grain
+import jax
+import numpy as np
+import tensorflow_datasets as tfds
+import tqdm
+from absl import flags, logging
+
+import ifan_jax.data
+from ifan_jax.data import augment as augment_lib
+from ifan_jax.data import images
+
+IMAGE_FEATURES = ("blurred", "left", "right", "sharp")  # training needs all four
+BUILT_ON_DEMAND = ("synthetic_dp",)
+
+
+def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.core.DatasetBuilder:
+  """The TFDS builder of `dataset` ("name" or "name/config"), prepared in `data_dir` (None: TFDS's default).
+
+  `synthetic_dp` is rendered here if missing (no download needed); the others must have been built
+  from their manual downloads, and a clear error says how.
+  """
+  name = dataset.split("/")[0].split(":")[0]
+  if name not in ifan_jax.data.DATASETS:
+    raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(ifan_jax.data.DATASETS)} "
+                     "(optionally with a config, e.g. 'dpdd/16bit').")
+  builder = tfds.builder(dataset, data_dir=data_dir, file_format="array_record", **builder_kwargs)
+  if builder.is_prepared():
+    return builder
+  if name in BUILT_ON_DEMAND:
+    logging.info("Building %s into %s (once).", dataset, builder.data_dir)
+    builder.download_and_prepare()
+    return builder
+  config = f" --config {builder.builder_config.name}" if builder.builder_config else ""
+  where = f" --data_dir {data_dir}" if data_dir else ""
+  raise FileNotFoundError(
+      f"dataset {dataset!r} is not built in {builder.data_dir}. Build it from its download with:\n"
+      f"  python -m ifan_jax.data.build {name} --manual_dir DIR{config}{where}\n"
+      f"where DIR holds the files laid out as follows:\n{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}")
+
+
+def _data_source(dataset: str, data_dir: str | None, split: str):
+  """The random-access source of `split` (decoding on access) and the features its examples have."""
+  builder = ensure_built(dataset, data_dir)
+  if split not in builder.info.splits:
+    raise ValueError(f"dataset {dataset!r} has no split {split!r}; it has {', '.join(builder.info.splits)}.")
+  return builder.as_data_source(split=split), set(builder.info.features)
+
+
+class _SelectImages(grain.transforms.Map):
+  """A decoded example -> its four training images (drops the name)."""
+
+  def map(self, example: dict) -> dict[str, np.ndarray]:
+    return {f: example[f] for f in IMAGE_FEATURES}
+
+
+class _EpochPermutation(grain.transforms.Map):
+  """Position in the endless stream -> index into the shard: a new permutation every epoch.
+
+  (grain's own `shuffle` costs milliseconds per element here, more than the augmentation.)
+  """
+
+  def __init__(self, size: int, seed: int):
+    self._size = size
+    self._seed = seed
+    self._cache = {}
+
+  def map(self, position: int) -> int:
+    epoch, offset = divmod(position, self._size)
+    permutation = self._cache.get(epoch)
+    if permutation is None:
+      permutation = np.random.default_rng([self._seed, epoch]).permutation(self._size)
+      self._cache = {epoch: permutation}  # one epoch at a time; a race only recomputes it
+    return int(permutation[offset])
+
+
+class _Lookup(grain.transforms.Map):
+  """Index -> example of `dataset`."""
+
+  def __init__(self, dataset: grain.MapDataset):
+    self._dataset = dataset
+
+  def map(self, index: int):
+    return self._dataset[index]
+
+
+class _Augment(grain.transforms.RandomMap):
+  """One example (feature -> `[H, W, 3]` uint8/uint16) to augmented `[crop, crop, 3]` float32 crops."""
+
+  def __init__(self, crop_size: int, augment: bool):
+    self._crop_size = crop_size
+    self._augment = augment
+
+  def random_map(self, example: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    h, w = example["blurred"].shape[:2]
+    aug = augment_lib.draw(rng, h, w, self._crop_size, self._augment)
+    return augment_lib.apply(example, aug, self._crop_size)
+
+
+class _SplitDevices(grain.transforms.Map):
+  """`[per_host, H, W, C]` batches to `[local_devices, per_device, H, W, C]`."""
+
+  def __init__(self, devices: int):
+    self._devices = devices
+
+  def map(self, batch: dict) -> dict[str, np.ndarray]:
+    return {k: v.reshape(self._devices, -1, *v.shape[1:]) for k, v in batch.items()}
+
+
+def _decode_all(shard: grain.MapDataset, threads: int) -> list[dict[str, np.ndarray]]:
+  """Every example of `shard`, decoded, in order (threads: OpenCV decodes without holding the GIL)."""
+  with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+    return list(tqdm.tqdm(pool.map(shard.__getitem__, range(len(shard))), total=len(shard),
+                          desc="decoding into memory", unit="example"))
+
+
+class TrainIterator(Iterator):
+  """Infinite iterator of training batches with a JSON-serialisable, restorable state."""
+
+  def __init__(self, dataset: grain.IterDataset, fingerprint: dict):
+    self._iterator = iter(dataset)
+    self._fingerprint = fingerprint
+
+  def __next__(self) -> dict[str, np.ndarray]:
+    return next(self._iterator)
+
+  def get_state(self) -> dict:
+    """The position in the stream, plus the settings it is only valid for."""
+    return {"settings": dict(self._fingerprint), "grain": self._iterator.get_state()}
+
+  def set_state(self, state: dict):
+    """Continues from `state` (from `get_state` of an iterator with the same settings)."""
+    for key, value in state["settings"].items():
+      if self._fingerprint.get(key) != value:
+        raise ValueError(f"cannot resume: the saved iterator had {key}={value!r}, this one has "
+                         f"{key}={self._fingerprint.get(key)!r}.")
+    self._iterator.set_state(state["grain"])
+
+
+def train_iterator(*, dataset: str, data_dir: str | None, split: str = "train", crop_size: int = 256,
+                   batch_size: int, seed: int, num_workers: int = 0, in_memory: bool = False,
+                   augment: bool = True, process_index: int | None = None, process_count: int | None = None,
+                   local_device_count: int | None = None, num_threads: int | None = None) -> TrainIterator:
+  """Infinite augmented training batches of this host's shard of `split`.
+
+  `batch_size` is global. Yields {'blurred', 'left', 'right', 'sharp'}: float32 in [0, 1] of shape
+  `[local_devices, batch_size // process_count // local_devices, crop_size, crop_size, 3]`. The host reads
+  examples `process_index::process_count` (defaults: this JAX process), reshuffled every epoch.
+  `num_workers` > 0 prepares batches in that many worker processes (each decoding with threads);
+  `in_memory` decodes the shard once into this process's memory and prepares batches in threads
+  (it cannot be combined with worker processes, which would each hold a copy).
+  `num_threads`: threads per process (default: the number of CPUs).
+  """
+  process_index = jax.process_index() if process_index is None else process_index
+  process_count = jax.process_count() if process_count is None else process_count
+  devices = jax.local_device_count() if local_device_count is None else local_device_count
+  if batch_size % (process_count * devices):
+    raise ValueError(f"batch_size {batch_size} is not divisible by {process_count} processes x {devices} "
+                     "local devices.")
+  if in_memory and num_workers:
+    raise ValueError("in_memory=True keeps decoded images in this process; use num_workers=0 with it "
+                     f"(got num_workers={num_workers}).")
+  num_threads = num_threads or os.cpu_count()
+  source, features = _data_source(dataset, data_dir, split)
+  missing = [f for f in IMAGE_FEATURES if f not in features]
+  if missing:
+    raise ValueError(f"dataset {dataset!r} cannot train IFAN: it has no {', '.join(missing)}.")
+  shard = grain.MapDataset.source(source)[process_index::process_count].map(_SelectImages())
+  if not len(shard):
+    raise ValueError(f"host {process_index} of {process_count} gets no example of {dataset!r} {split!r} "
+                     f"({len(source)} examples).")
+  if in_memory:
+    shard = grain.MapDataset.source(_decode_all(shard, num_threads))
+  host_seed = int(np.random.SeedSequence([seed, process_index]).generate_state(1)[0])
+  ds = (grain.MapDataset.range(sys.maxsize).map(_EpochPermutation(len(shard), host_seed)).map(_Lookup(shard))
+        .random_map(_Augment(crop_size, augment), seed=host_seed)
+        .batch(batch_size // process_count, drop_remainder=True)
+        .map(_SplitDevices(devices)))
+  read_options = grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=2 * num_threads)
+  stream = ds.to_iter_dataset(read_options)
+  if num_workers:
+    if not flags.FLAGS.is_parsed():
+      # grain's workers read absl flags; outside absl.app, let them see the defaults.
+      flags.FLAGS.mark_as_parsed()
+    stream = stream.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers))
+  fingerprint = dict(dataset=dataset, split=split, crop_size=crop_size, batch_size=batch_size, seed=seed,
+                     augment=augment, process_index=process_index, process_count=process_count,
+                     local_device_count=devices, num_workers=num_workers, examples=len(source))
+  return TrainIterator(stream, fingerprint)
+
+
+def eval_iterator(*, dataset: str, data_dir: str | None, split: str = "test", limit: int | None = None):
+  """Whole images of `split` in file order: float32 `[1, H, W, 3]` in [0, 1], H and W cut to multiples of 8.
+
+  Yields 'blurred' and, where the dataset has them, 'left', 'right' and 'sharp', plus 'name' (str).
+  """
+  source, _ = _data_source(dataset, data_dir, split)
+  count = len(source) if limit is None else min(limit, len(source))
+  for index in range(count):
+    example = source[index]
+    out = {f: images.crop_to_multiple(images.to_float(example[f]))[None]
+           for f in IMAGE_FEATURES if f in example}
+    name = example["name"]
+    out["name"] = name.decode() if isinstance(name, bytes) else str(name)
+    yield out

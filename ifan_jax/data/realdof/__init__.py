@@ -1,0 +1,1 @@
+"""RealDOF (Lee et al., CVPR 2021): real defocused images with all-in-focus ground truth."""

@@ -1,0 +1,1 @@
+"""A synthetic dual-pixel defocus dataset rendered from a thin-lens model: needs no download."""

@@ -1,0 +1,75 @@
+"""Deblur numpy images of any size with a trained or converted IFAN."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from etils import epath
+
+from ifan_jax import checkpoint
+from ifan_jax.models import IFAN, SIZE_MULTIPLE, IFANConfig
+
+
+def pad_to_multiple(image: np.ndarray, multiple: int = SIZE_MULTIPLE) -> np.ndarray:
+  """Pads `[H, W, C]` at the bottom and right by edge replication to multiples of `multiple`."""
+  h, w = image.shape[:2]
+  return np.pad(image, ((0, -h % multiple), (0, -w % multiple), (0, 0)), mode="edge")
+
+
+class Deblurrer:
+  """IFAN inference on `H x W x 3` float32 images in [0, 1]; compiled once per input shape.
+
+  >>> deblurrer = Deblurrer.from_checkpoint("checkpoints/ifan")
+  >>> sharp = deblurrer(blurred)                 # single image
+  >>> sharp = deblurrer(blurred, left=L, right=R)  # dual-pixel variant
+  """
+
+  def __init__(self, config: IFANConfig, params):
+    self.config = config
+    self.variables = {"params": jax.tree.map(jnp.asarray, params)}
+    self._forward = jax.jit(IFAN(config).apply)  # Retraces only for a new input shape.
+
+  @classmethod
+  def from_checkpoint(cls, path) -> "Deblurrer":
+    """Loads a model directory (ours or `python -m ifan_jax.convert`'s) or an official `.pytorch` file."""
+    path = epath.Path(path)
+    if path.suffix == ".pytorch":
+      from ifan_jax import convert  # pylint: disable=import-outside-toplevel
+      config, params, _ = convert.convert_state_dict(convert.load_state_dict(path))
+      return cls(config, params)
+    if not path.exists():
+      raise FileNotFoundError(f"No checkpoint at {path}.")
+    if not checkpoint.is_model_dir(path):
+      raise FileNotFoundError(
+          f"{path} holds no ifan_jax model ({checkpoint.CONFIG_FILE} and {checkpoint.PARAMS_DIR}/); "
+          "convert official weights with `python -m ifan_jax.convert SRC.pytorch DST_DIR`.")
+    config, params = checkpoint.load_model(path)
+    return cls(config, params)
+
+  def predict(self, image, left=None, right=None) -> dict[str, np.ndarray]:
+    """Returns `result` (`H x W x 3`) and `disparity` (`ceil(H/8) x ceil(W/8)`), float32."""
+    image = self._check(image, "image")
+    if self.config.dual_pixel:
+      if left is None or right is None:
+        raise ValueError("This is the dual-pixel IFAN: pass left= and right= views as well.")
+      left, right = self._check(left, "left", image.shape), self._check(right, "right", image.shape)
+    h, w = image.shape[:2]
+
+    def batch(x):
+      return None if x is None else jnp.asarray(pad_to_multiple(x))[None]
+
+    outputs = self._forward(self.variables, batch(image), batch(right) if self.config.dual_pixel else None,
+                            batch(left) if self.config.dual_pixel else None)
+    return {"result": np.asarray(outputs["result"][0, :h, :w]),
+            "disparity": np.asarray(outputs["disparity"][0, :-(-h // SIZE_MULTIPLE), :-(-w // SIZE_MULTIPLE), 0])}
+
+  def __call__(self, image, left=None, right=None) -> np.ndarray:
+    return self.predict(image, left=left, right=right)["result"]
+
+  @staticmethod
+  def _check(x, name, shape=None):
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 3 or x.shape[-1] != 3:
+      raise ValueError(f"{name} must be H x W x 3, got shape {x.shape}.")
+    if shape is not None and x.shape != shape:
+      raise ValueError(f"{name} has shape {x.shape} but the blurred image has {shape}.")
+    return x

@@ -1,0 +1,68 @@
+"""The image reader: 8/16-bit PNG, grey and RGBA files, and clear errors for broken files."""
+
+import cv2
+import numpy as np
+import pytest
+
+from ifan_jax.data import dummy_data, images
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+def test_png_round_trip_keeps_bit_depth_and_rgb_order(tmp_path, bits):
+  image = dummy_data.random_image(np.random.default_rng(0), 5, 7, bits)
+  image[0, 0] = [1, 2, 3]
+  dummy_data.write_image(tmp_path / "a.png", image)
+  read = images.read_image(tmp_path / "a.png")
+  assert read.dtype == image.dtype
+  np.testing.assert_array_equal(read, image)
+  np.testing.assert_array_equal(images.decode_image(images.encode_png(image)), image)
+
+
+def test_grey_and_rgba_become_rgb(tmp_path):
+  grey = np.arange(12, dtype=np.uint8).reshape(3, 4)
+  dummy_data.write_image(tmp_path / "g.png", grey)
+  np.testing.assert_array_equal(images.read_image(tmp_path / "g.png"), np.repeat(grey[..., None], 3, -1))
+  bgra = np.zeros((3, 4, 4), np.uint8)
+  bgra[..., 2] = 200  # red
+  bgra[..., 3] = 255
+  (tmp_path / "a.png").write_bytes(cv2.imencode(".png", bgra)[1].tobytes())
+  rgb = images.read_image(tmp_path / "a.png")
+  assert rgb.shape == (3, 4, 3)
+  np.testing.assert_array_equal(rgb[0, 0], [200, 0, 0])
+
+def test_is_rgb_png(tmp_path):
+  dummy_data.write_image(tmp_path / "c.png", np.zeros((2, 2, 3), np.uint8))
+  dummy_data.write_image(tmp_path / "g.png", np.zeros((2, 2), np.uint8))
+  assert images.is_rgb_png((tmp_path / "c.png").read_bytes())
+  assert not images.is_rgb_png((tmp_path / "g.png").read_bytes())
+  assert not images.is_rgb_png(b"\xff\xd8\xff" + bytes(40))
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_truncated_file_is_an_error_naming_it(tmp_path, suffix):
+  path = tmp_path / f"broken{suffix}"
+  dummy_data.write_image(path, dummy_data.random_image(np.random.default_rng(0), 16, 16))
+  path.write_bytes(path.read_bytes()[:-40])
+  with pytest.raises(ValueError, match=f"broken{suffix}.*truncated"):
+    images.read_image(path)
+
+
+def test_garbage_and_missing_files_are_errors_naming_them(tmp_path):
+  (tmp_path / "junk.png").write_bytes(b"not an image at all")
+  with pytest.raises(ValueError, match="junk.png.*cannot decode"):
+    images.read_image(tmp_path / "junk.png")
+  with pytest.raises(ValueError, match="absent.png.*cannot read"):
+    images.read_image(tmp_path / "absent.png")
+
+
+def test_to_float_scales_by_bit_depth():
+  np.testing.assert_allclose(images.to_float(np.array([0, 255], np.uint8)), [0, 1])
+  np.testing.assert_allclose(images.to_float(np.array([0, 65535, 32768], np.uint16)), [0, 1, 32768 / 65535])
+  with pytest.raises(ValueError, match="int32"):
+    images.to_float(np.zeros(2, np.int32))
+
+
+def test_crop_to_multiple():
+  assert images.crop_to_multiple(np.zeros((1, 21, 30, 3))).shape == (1, 16, 24, 3)
+  with pytest.raises(ValueError, match="smaller than 8x8"):
+    images.crop_to_multiple(np.zeros((5, 30, 3)))

@@ -1,0 +1,174 @@
+"""The synthetic dual-pixel dataset: thin-lens blur, half-aperture views, layered occlusion, the build."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from ifan_jax.data import images, pipeline
+from ifan_jax.data.synthetic_dp import render, scenes
+from ifan_jax.data.synthetic_dp import synthetic_dp_dataset_builder as builder_lib
+
+LENS = render.ThinLens(focal_length_mm=50.0, f_number=2.0, focus_m=2.0, width_px=1680)
+
+
+def test_circle_of_confusion_of_the_thin_lens():
+  coc = LENS.coc_px(np.array([1.0, 2.0, 4.0, 1e9]))
+  # c = A f (d - d_f) / (d (d_f - f)) mm with A = 25 mm, f = 50 mm, d_f = 2000 mm; 1680 px per 36 mm.
+  scale = 25 * 50 / 1950 * 1680 / 36
+  np.testing.assert_allclose(coc, [-scale, 0.0, scale / 2, scale], rtol=1e-5)
+  assert abs(LENS.coc_px(np.array(1.0))) > abs(LENS.coc_px(np.array(4.0)))  # faster in front
+  with pytest.raises(ValueError, match="must exceed the focal length"):
+    render.ThinLens(focal_length_mm=50.0, f_number=2.0, focus_m=0.04, width_px=100)
+
+
+@pytest.mark.parametrize("coc", [-9.0, -2.5, 0.0, 0.7, 6.0, 15.0])
+def test_views_are_the_two_halves_of_the_full_aperture(coc):
+  left, right = render.dual_pixel_psfs(coc)
+  np.testing.assert_allclose([left.sum(), right.sum()], 1.0, rtol=1e-5)
+  np.testing.assert_allclose(left, right[:, ::-1], atol=1e-6)  # mirror images
+  combined = (left + right) / 2
+  radius = abs(coc) / 2
+  half = left.shape[0] // 2
+  y, x = np.mgrid[-half:half + 1, -half:half + 1]
+  assert combined[np.hypot(x, y) > radius + 0.5].sum() == 0  # nothing outside the disk
+  centroid = (left * x).sum()
+  if abs(coc) <= 1:
+    assert abs(centroid) < 1e-6  # in focus: both views are the point itself
+  else:
+    # Behind the focal plane the left view keeps the left half (centroid -4R/(3 pi) for a hard split).
+    assert np.sign(centroid) == -np.sign(coc)
+    assert 0.6 * 4 * radius / (3 * np.pi) < abs(centroid) < 1.05 * 4 * radius / (3 * np.pi)
+
+
+def _horizontal_shift(a, b, max_shift=20):
+  """The shift s (pixels, subpixel) that best maps b onto a, a(x) ~ b(x - s), by least squares."""
+  width = a.shape[1]
+  core = slice(max_shift, width - max_shift)
+  errors = np.array([np.mean((a[:, core] - b[:, max_shift - s:width - max_shift - s]) ** 2)
+                     for s in range(-max_shift, max_shift + 1)])
+  best = int(np.argmin(errors[1:-1])) + 1
+  lo, mid, hi = errors[best - 1:best + 2]
+  return best - max_shift + 0.5 * (lo - hi) / (lo - 2 * mid + hi)
+
+
+@pytest.mark.parametrize("depth_m", [1.2, 8.0])
+def test_left_right_disparity_flips_sign_across_the_focal_plane(depth_m):
+  rng = np.random.default_rng(0)
+  texture = scenes.dead_leaves_texture(rng, 96, 160)
+  layer = render.Layer(texture, np.ones((96, 160), np.float32), np.full((96, 160), depth_m, np.float32))
+  coc = float(LENS.coc_px(np.array(depth_m)))
+  out = render.render([layer], LENS, max_coc=40)
+  inner = (slice(24, 72), slice(24, 136))
+  shift = _horizontal_shift(out["left"][inner].mean(-1), out["right"][inner].mean(-1))
+  # Each view's PSF centroid is ~0.85 R / 2 from the centre, so left sits ~0.42 |coc| from right,
+  # to the left (negative) behind the focal plane and to the right in front of it.
+  assert np.sign(shift) == -np.sign(coc)
+  assert 0.25 * abs(coc) < abs(shift) < 0.6 * abs(coc), (coc, shift)
+
+
+def test_blurred_is_the_mean_of_the_views_and_focus_is_sharp():
+  rng = np.random.default_rng(1)
+  texture = scenes.noise_texture(rng, 48, 64)
+  in_focus = render.Layer(texture, np.ones((48, 64), np.float32), np.full((48, 64), LENS.focus_m, np.float32))
+  out = render.render([in_focus], LENS, max_coc=20)
+  for view in ("left", "right", "blurred"):
+    np.testing.assert_allclose(out[view], texture, atol=1e-5)
+  far = render.Layer(texture, in_focus.alpha, np.full((48, 64), 10.0, np.float32))
+  out = render.render([far], LENS, max_coc=20)
+  np.testing.assert_allclose(out["blurred"], (out["left"] + out["right"]) / 2, atol=1e-6)
+  assert np.abs(out["blurred"] - texture)[10:-10, 10:-10].mean() > 0.01
+
+
+def test_in_focus_foreground_occludes_the_blurred_background():
+  h, w = 64, 64
+  background = render.Layer(np.ones((h, w, 3), np.float32), np.ones((h, w), np.float32),
+                            np.full((h, w), 30.0, np.float32))
+  alpha = np.zeros((h, w), np.float32)
+  alpha[16:48, 16:48] = 1
+  foreground = render.Layer(np.zeros((h, w, 3), np.float32), alpha, np.full((h, w), LENS.focus_m, np.float32))
+  out = render.render([background, foreground], LENS, max_coc=20)
+  for view in ("left", "right", "blurred", "sharp"):
+    np.testing.assert_array_equal(out[view][16:48, 16:48], 0.0)  # no bright background leaks in front
+    # Further than the blur radius (10) from the image border (black beyond it), the background is intact.
+    np.testing.assert_allclose(out[view][11:15, 11:53], 1.0, atol=1e-5)
+
+
+def test_a_blurred_foreground_spreads_over_the_background():
+  h, w = 64, 64
+  background = render.Layer(np.ones((h, w, 3), np.float32), np.ones((h, w), np.float32),
+                            np.full((h, w), LENS.focus_m, np.float32))
+  alpha = np.zeros((h, w), np.float32)
+  alpha[24:40, 24:40] = 1
+  foreground = render.Layer(np.zeros((h, w, 3), np.float32), alpha, np.full((h, w), 0.8, np.float32))
+  out = render.render([background, foreground], LENS, max_coc=16)
+  assert (out["blurred"][32, 20] < 0.9).all() and (out["sharp"][32, 20] == 1.0).all()  # dark blur spills out
+  np.testing.assert_allclose(out["blurred"][9:12, 9:55], 1.0, atol=1e-5)  # beyond the blur radius (8)
+
+
+def test_examples_depend_only_on_their_seed():
+  config = scenes.SceneConfig()
+  a = scenes.render_example((0, 1, 2), 32, 48, config)
+  b = scenes.render_example((0, 1, 2), 32, 48, config)
+  c = scenes.render_example((0, 1, 3), 32, 48, config)
+  assert set(a) == {"sharp", "left", "right", "blurred"}
+  for k in a:
+    assert a[k].shape == (32, 48, 3) and a[k].dtype == np.uint8
+    np.testing.assert_array_equal(a[k], b[k])
+  assert not np.array_equal(a["sharp"], c["sharp"])
+
+
+def test_a_config_of_ones_own_is_usable_by_name(tmp_path):
+  config = builder_lib.SyntheticDPConfig(name="mine", height=16, width=24, num_train=2, num_validation=1,
+                                         num_test=1, seed=3)
+  pipeline.ensure_built("synthetic_dp", str(tmp_path), config=config)
+  batch = next(pipeline.train_iterator(dataset="synthetic_dp/mine", data_dir=str(tmp_path), crop_size=16,
+                                       batch_size=2, seed=0, local_device_count=1))
+  assert batch["left"].shape == (1, 2, 16, 16, 3)
+  example = next(pipeline.eval_iterator(dataset="synthetic_dp/mine", data_dir=str(tmp_path)))
+  expected = scenes.render_example((3, 2, 0), 16, 24, scenes.SceneConfig())
+  np.testing.assert_array_equal(example["sharp"][0], images.to_float(expected["sharp"]))
+
+
+def test_config_sizes_are_checked():
+  with pytest.raises(ValueError, match="60x96 must be at least 16x16 and a multiple of 8"):
+    builder_lib.SyntheticDPConfig(name="odd", height=60, width=96)
+
+
+def test_tiny_build(tiny_data_dir):
+  builder = tfds.builder("synthetic_dp/tiny", data_dir=tiny_data_dir)
+  counts = {s: i.num_examples for s, i in builder.info.splits.items()}
+  assert counts == {"train": 8, "validation": 4, "test": 4}
+  source = builder.as_data_source(split="validation")
+  example = source[3]
+  assert example["name"].decode() == "validation_00003"
+  expected = scenes.render_example((0, 1, 3), 64, 96, scenes.SceneConfig())
+  for k in builder_lib.FEATURES:
+    np.testing.assert_array_equal(example[k], expected[k])
+
+
+_NO_TENSORFLOW = """
+import importlib.machinery, sys
+class Hidden(importlib.machinery.PathFinder):
+  @classmethod
+  def find_spec(cls, name, path=None, target=None):
+    if name.split('.')[0] == 'tensorflow':
+      return None
+    return importlib.machinery.PathFinder.find_spec(name, path, target)
+sys.meta_path = [Hidden if f is importlib.machinery.PathFinder else f for f in sys.meta_path]
+from ifan_jax.data import images, pipeline
+pipeline.ensure_built('synthetic_dp/tiny', sys.argv[1])
+first = next(pipeline.eval_iterator(dataset='synthetic_dp/tiny', data_dir=sys.argv[1]))
+print('tensorflow' in sys.modules, first['name'])
+"""
+
+
+def test_building_and_reading_need_no_tensorflow(tmp_path):
+  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  result = subprocess.run([sys.executable, "-c", _NO_TENSORFLOW, str(tmp_path)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": root}, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert result.stdout.split()[-2:] == ["False", "test_00000"]

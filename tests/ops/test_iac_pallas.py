@@ -1,0 +1,238 @@
+"""The Pallas IAC kernel, run in Pallas's CPU interpreter, against the plain-jnp definition.
+
+Interpreted kernels are slow to compile, so every case is one jitted function that
+returns the forward output and both gradients, on tiny odd-sized images.
+"""
+
+import functools
+import re
+
+import jax
+import jax.extend.core as jax_core
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ifan_jax import ops
+from ifan_jax.ops import iac_layout
+from ifan_jax.ops.iac_pallas import IACBlockSizes, iac_pallas, iac_step_pallas
+from tests.conftest import load_npz
+
+TOL = 1e-5
+TRITON_CALL = "__gpu$xla.gpu.triton"
+
+
+def random_inputs(seed, batch, height, width, channels, iterations, filter_size):
+  rng = np.random.default_rng(seed)
+  features = rng.normal(size=(batch, height, width, channels)).astype(np.float32)
+  filters = 0.3 * rng.normal(size=(batch, height, width,
+                                   iac_layout.filter_channels(channels, iterations, filter_size)))
+  cotangent = rng.normal(size=features.shape).astype(np.float32)
+  return jnp.asarray(features), jnp.asarray(filters, jnp.float32), jnp.asarray(cotangent)
+
+
+def value_and_grads(fn, features, filters, cotangent):
+  """fn's output and the gradients of <fn(features, filters), cotangent> w.r.t. both inputs."""
+
+  def run(features, filters):
+    out, pullback = jax.vjp(fn, features, filters)
+    return (out, *pullback(cotangent))
+
+  return jax.jit(run)(features, filters)
+
+
+def assert_close(actual, expected, what):
+  np.testing.assert_allclose(np.asarray(actual), np.asarray(expected), rtol=0, atol=TOL, err_msg=what)
+
+
+# Each factor (k, compat, act_last, batch, channel tiling, tiles that overhang the image) takes
+# both values somewhere; 9x11 is divided by no tile height or width used here.
+CASES = [
+    dict(filter_size=3, compat=False, act_last=True, batch=2, channels=2, blocks=IACBlockSizes()),
+    dict(filter_size=3, compat=True, act_last=False, batch=1, channels=3,
+         blocks=IACBlockSizes(block_h=2, block_w=4, block_c=2)),
+    dict(filter_size=5, compat=False, act_last=False, batch=1, channels=3,
+         blocks=IACBlockSizes(block_h=8, block_w=2, block_c=2)),
+    dict(filter_size=5, compat=True, act_last=True, batch=2, channels=2,
+         blocks=IACBlockSizes(block_h=16, block_w=16)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"k{c['filter_size']}-compat{c['compat']}-"
+                         f"act{c['act_last']}-b{c['batch']}-c{c['channels']}")
+def test_forward_and_gradients_match_reference(case):
+  iterations = 3
+  kwargs = dict(iterations=iterations, filter_size=case["filter_size"], compat=case["compat"],
+                act_last=case["act_last"])
+  inputs = random_inputs(0, case["batch"], 9, 11, case["channels"], iterations, case["filter_size"])
+  pallas = value_and_grads(functools.partial(ops.iac, impl="pallas", interpret=True,
+                                             block_sizes=case["blocks"], **kwargs), *inputs)
+  reference = value_and_grads(functools.partial(ops.iac_reference, **kwargs), *inputs)
+  for what, actual, expected in zip(("output", "features grad", "filters grad"), pallas, reference):
+    assert_close(actual, expected, what)
+  if case["compat"]:  # The horizontal taps are never read in compat mode.
+    unused = iac_layout.split_iteration_major(pallas[2], iterations, case["channels"], case["filter_size"])[0]
+    assert not np.any(np.asarray(unused[..., 1, :, :]))
+
+
+def test_reference_backward_option():
+  kwargs = dict(iterations=2, filter_size=3, compat=False, act_last=True)
+  inputs = random_inputs(1, 1, 5, 7, 2, 2, 3)
+  pallas = value_and_grads(functools.partial(iac_pallas, interpret=True, backward="reference", **kwargs),
+                           *inputs)
+  reference = value_and_grads(functools.partial(ops.iac_reference, **kwargs), *inputs)
+  for what, actual, expected in zip(("output", "features grad", "filters grad"), pallas, reference):
+    assert_close(actual, expected, what)
+
+
+def test_golden_pytorch_outputs(golden_dir):
+  golden = load_npz(golden_dir / "iac_io.npz")
+  options = {"compat": dict(compat=True), "compat_noact": dict(compat=True, act_last=False),
+             "fixed": dict(compat=False)}
+  for tag in sorted(key.rsplit("_features", 1)[0] for key in golden if key.endswith("_features")):
+    iterations, filter_size = map(int, re.search(r"_N(\d+)_k(\d+)$", tag).groups())
+
+    @jax.jit
+    def run(features, filters):
+      return {name: ops.iac(features, filters, iterations=iterations, filter_size=filter_size,
+                            impl="pallas", interpret=True, **option) for name, option in options.items()}
+
+    for name, out in run(golden[f"{tag}_features"], golden[f"{tag}_filters"]).items():
+      assert_close(out, golden[f"{tag}_out_{name}"], f"{tag} {name}")
+
+
+def fused_inputs(compat):
+  rng = np.random.default_rng(2)
+  b, h, w, c, d, n, k = 1, 5, 7, 2, 3, 2, 3
+  features = jnp.asarray(rng.normal(size=(b, h, w, c)), jnp.float32)
+  predictor = jnp.asarray(rng.normal(size=(b, h, w, d)), jnp.float32)
+  total = iac_layout.filter_channels(c, n, k)
+  head_kernel = jnp.asarray(0.2 * rng.normal(size=(d, total)), jnp.float32)
+  head_bias = jnp.asarray(0.1 * rng.normal(size=(total,)), jnp.float32)
+  cotangent = jnp.asarray(rng.normal(size=features.shape), jnp.float32)
+  kwargs = dict(iterations=n, filter_size=k, compat=compat)
+  return (features, predictor, head_kernel, head_bias), cotangent, kwargs
+
+
+@pytest.mark.parametrize("compat", [False, True])
+def test_fused_head_through_the_kernel(compat):
+  args, cotangent, kwargs = fused_inputs(compat)
+
+  def run(impl, interpret):
+    def fn(*args):
+      return ops.iac_fused(*args, impl=impl, interpret=interpret, **kwargs)
+
+    def outputs(*args):
+      out, pullback = jax.vjp(fn, *args)
+      return (out, *pullback(cotangent))
+
+    return jax.jit(outputs)(*args)
+
+  pallas, xla = run("pallas", True), run("xla", False)
+  names = ("output", "features grad", "predictor grad", "head kernel grad", "head bias grad")
+  for what, actual, expected in zip(names, pallas, xla):
+    assert_close(actual, expected, what)
+
+
+def pallas_calls(jaxpr):
+  """Every pallas_call equation in a jaxpr and in the jaxprs nested in its equations' parameters."""
+  found = []
+  for eqn in jaxpr.eqns:
+    if eqn.primitive.name == "pallas_call":
+      found.append(eqn)
+      continue
+    for inner in jax_core.jaxprs_in_params(eqn.params):
+      found += pallas_calls(inner)
+  return found
+
+
+def test_interpret_reaches_every_pallas_call():
+  features, filters, _ = random_inputs(3, 1, 5, 7, 2, 2, 3)
+
+  def grads(impl, interpret):
+    loss = lambda x, f: jnp.sum(ops.iac(x, f, iterations=2, filter_size=3, impl=impl, interpret=interpret))
+    return pallas_calls(jax.make_jaxpr(jax.grad(loss, argnums=(0, 1)))(features, filters).jaxpr)
+
+  calls = grads("auto", True)  # "auto" with interpret=True means the kernel, interpreted.
+  names = sorted(eqn.params["name"] for eqn in calls)
+  assert names == ["iac_backward_horizontal", "iac_backward_vertical", "iac_forward"]
+  assert all(eqn.params["interpret"] for eqn in calls)
+  if jax.default_backend() == "cpu":
+    assert not grads("auto", False)  # "auto" is XLA off the GPU.
+
+
+def test_compiled_kernel_on_this_backend():
+  """On a GPU the compiled kernels match the reference; on a CPU they refuse to run uninterpreted."""
+  kwargs = dict(iterations=2, filter_size=3, compat=False, act_last=True)
+  inputs = random_inputs(4, 2, 9, 11, 3, 2, 3)
+  pallas = functools.partial(ops.iac, impl="pallas", **kwargs)
+  if jax.default_backend() != "gpu":
+    with pytest.raises(ValueError, match="interpret"):
+      value_and_grads(pallas, *inputs)
+    return
+  reference = value_and_grads(functools.partial(ops.iac_reference, **kwargs), *inputs)
+  for what, actual, expected in zip(("output", "features grad", "filters grad"),
+                                    value_and_grads(pallas, *inputs), reference):
+    assert_close(actual, expected, what)
+
+
+def lower_for_cuda(fn, *args):
+  """StableHLO text of `fn` lowered for CUDA on this GPU-less machine.
+
+  jax 0.11's Triton lowering asks the device for its compute capability; an abstract
+  H100 answers for it (jax 0.10 accepts the same code and does not need it).
+  """
+  device = jax.sharding.AbstractDevice(device_kind="NVIDIA H100 80GB HBM3", num_cores=132, platform="cuda")
+  mesh = jax.sharding.AbstractMesh((1,), ("x",), abstract_device=device)
+  with jax.sharding.use_abstract_mesh(mesh):
+    return jax.jit(fn).trace(*args).lower(lowering_platforms=("cuda",)).as_text()
+
+
+@pytest.mark.parametrize("compat", [False, True])
+def test_lowers_for_cuda(compat):
+  n, k, c = 17, 3, 128
+  features = jax.ShapeDtypeStruct((1, 20, 28, c), jnp.float32)
+  filters = jax.ShapeDtypeStruct((1, 20, 28, iac_layout.filter_channels(c, n, k)), jnp.float32)
+  forward = lambda x, f: ops.iac(x, f, iterations=n, filter_size=k, compat=compat, impl="pallas")
+  grads = jax.grad(lambda x, f: jnp.sum(forward(x, f)), argnums=(0, 1))
+  assert lower_for_cuda(forward, features, filters).count(TRITON_CALL) == 1
+  assert lower_for_cuda(grads, features, filters).count(TRITON_CALL) == 3
+
+
+def test_fused_step_lowers_for_cuda_in_bfloat16():
+  c, k = 128, 3
+  features = jax.ShapeDtypeStruct((2, 16, 16, c), jnp.bfloat16)
+  slab = jax.ShapeDtypeStruct((2, 16, 16, 2 * k * c + c), jnp.bfloat16)
+  step = lambda x, s: iac_step_pallas(x, s, filter_size=k, compat=False, act=True)
+  grads = jax.grad(lambda x, s: jnp.sum(step(x, s).astype(jnp.float32)), argnums=(0, 1))
+  assert lower_for_cuda(grads, features, slab).count(TRITON_CALL) == 3
+
+
+def test_block_sizes_must_be_powers_of_two():
+  with pytest.raises(ValueError, match=r"IACBlockSizes.block_w=6 must be a power of two"):
+    IACBlockSizes(block_w=6)
+  with pytest.raises(ValueError, match=r"IACBlockSizes.num_stages=0"):
+    IACBlockSizes(num_stages=0)
+
+
+def test_shape_errors_name_the_values():
+  features = jnp.zeros((1, 5, 7, 2))
+  with pytest.raises(ValueError, match=r"filters have 40 channels; N=2, k=3 and C=2 need .* = 28"):
+    iac_pallas(features, jnp.zeros((1, 5, 7, 40)), iterations=2, filter_size=3, interpret=True)
+  with pytest.raises(ValueError, match=r"filter_size must be a positive odd number, got 4"):
+    iac_pallas(features, jnp.zeros((1, 5, 7, 40)), iterations=2, filter_size=4, interpret=True)
+  with pytest.raises(ValueError, match=r"head slab \(1, 5, 7, 9\) .* needs 14 channels"):
+    iac_step_pallas(features, jnp.zeros((1, 5, 7, 9)), filter_size=3, compat=False, act=True, interpret=True)
+  with pytest.raises(ValueError, match=r"features must be floating point"):
+    iac_pallas(jnp.zeros((1, 5, 7, 2), jnp.int32), jnp.zeros((1, 5, 7, 28)), iterations=2, filter_size=3,
+               interpret=True)
+  with pytest.raises(ValueError, match=r"Unknown IAC backward 'fast'"):
+    iac_pallas(features, jnp.zeros((1, 5, 7, 28)), iterations=2, filter_size=3, backward="fast")
+
+
+def test_impl_errors():
+  features, filters, _ = random_inputs(3, 1, 5, 7, 2, 2, 3)
+  with pytest.raises(ValueError, match=r"interpret=True .* impl='xla'"):
+    ops.iac(features, filters, iterations=2, filter_size=3, impl="xla", interpret=True)
+  with pytest.raises(ValueError, match=r"Unknown IAC impl 'triton'"):
+    ops.iac(features, filters, iterations=2, filter_size=3, impl="triton")

@@ -1,0 +1,119 @@
+"""Official checkpoints: golden parity, every key of the full manifests, and clear errors."""
+
+import json
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+import torch
+
+from ifan_jax import Deblurrer, IFANWithReblur, checkpoint, convert, losses, ops
+from tests.conftest import load_npz
+
+GOLDEN_ARRAYS = {"result_train": "result", "filters": "filters", "disparity": "disparity",
+                 "right_warped": "right_warped", "left_down": "left_down", "reblurred": "reblurred"}
+
+
+@pytest.fixture(scope="module", params=["ifan_small", "ifan_dual_small"])
+def converted(request, golden_dir, tmp_path_factory):
+  name = request.param
+  meta = json.loads((golden_dir / "golden_meta.json").read_text())[name]
+  out = tmp_path_factory.mktemp(name) / "model"
+  convert.convert_file(golden_dir / f"{name}.pytorch", out, filter_size=meta["config"]["Fs"])
+  return name, meta, out, load_npz(golden_dir / f"{name}_io.npz")
+
+
+def test_golden_parity_of_every_output_and_loss(converted):
+  name, meta, directory, io = converted
+  config, network, reblur = checkpoint.load_model(directory, with_reblur=True)
+  assert config.iac_compat and config.dual_pixel == meta["dual"]
+  assert config.iterations == meta["config"]["N"] and config.reblur_iterations == meta["config"]["RBF_num"]
+  outputs = IFANWithReblur(config).apply({"params": {"network": network, "reblur": reblur}},
+                                         io["C"], io["R"], io["L"], io["GT"])
+  for golden_key, ours in GOLDEN_ARRAYS.items():
+    np.testing.assert_allclose(outputs[ours], io[golden_key], atol=1e-4, err_msg=f"{name}: {ours}")
+  computed = {"deblur": losses.deblur_loss(outputs, io["GT"]), "disparity": losses.disparity_loss(outputs),
+              "reblur": losses.reblur_loss(outputs, io["C"])}
+  for loss, value in meta["losses"].items():
+    np.testing.assert_allclose(computed[loss], value, rtol=1e-4, err_msg=f"{name}: {loss} loss")
+  np.testing.assert_allclose(ops.area_downsample(io["C"], 8), io["blurred_down"], atol=1e-6)
+  assert sum(x.size for x in jax.tree.leaves(network)) == meta["params_network"]
+  assert sum(x.size for x in jax.tree.leaves(reblur)) == meta["params_reblur"]
+
+
+def test_deblurrer_reproduces_golden_inference(converted):
+  name, _, directory, io = converted
+  deblurrer = Deblurrer.from_checkpoint(directory)
+  views = dict(left=io["L"][0], right=io["R"][0]) if deblurrer.config.dual_pixel else {}
+  np.testing.assert_allclose(deblurrer(io["C"][0], **views), io["result_inference"][0], atol=1e-4, err_msg=name)
+
+
+@pytest.mark.parametrize("manifest, dual", [("ifan_full_manifest.json", False),
+                                            ("ifan_dual_full_manifest.json", True)])
+def test_every_key_of_the_full_official_checkpoints_maps(golden_dir, manifest, dual):
+  spec = json.loads((golden_dir / manifest).read_text())
+  state = {k: np.zeros(shape, np.float32) for k, shape in spec["shapes"].items()}
+  config, network, reblur = convert.convert_state_dict(state)
+  assert (config.iterations, config.channels, config.dual_pixel, config.res_num) == (17, 32, dual, 2)
+  assert sum(x.size for x in jax.tree.leaves(network)) == spec["params_network"]
+  assert sum(x.size for x in jax.tree.leaves(reblur)) == spec["params_reblur"]
+
+
+def _small_state(golden_dir):
+  return {k: v.numpy() for k, v in torch.load(golden_dir / "ifan_small.pytorch", weights_only=True).items()}
+
+
+def test_keys_without_prefixes_convert_the_same(golden_dir):
+  state = _small_state(golden_dir)
+  bare = {k.replace("module.", "").replace("Network.", ""): v for k, v in state.items()}
+  _, a, _ = convert.convert_state_dict(state, filter_size=5)
+  _, b, _ = convert.convert_state_dict(bare, filter_size=5)
+  jax.tree.map(np.testing.assert_array_equal, a, b)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: s.pop("module.Network.conv2_2.0.bias"), r"missing parameters \(our names\): \['feature_extractor/conv2_2"),
+    (lambda s: s.update({"module.Network.extra.0.weight": np.zeros(3, np.float32)}), r"unknown keys: \['extra.0.weight'\]"),
+    (lambda s: s.update({"module.Network.out_res.0.bias": np.zeros(4, np.float32)}), r"mis-shaped keys: \['out_res.0.bias"),
+])
+def test_bad_state_dicts_list_the_offending_keys(golden_dir, tmp_path, edit, message):
+  state = _small_state(golden_dir)
+  edit(state)
+  path = tmp_path / "bad.pytorch"
+  torch.save({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()}, path)
+  with pytest.raises(convert.CheckpointMismatch, match=message):
+    convert.convert_file(path, tmp_path / "out", filter_size=5)
+  assert not (tmp_path / "out").exists()
+  assert [p.name for p in tmp_path.iterdir()] == ["bad.pytorch"]
+
+
+def test_wrong_filter_size_is_explained(golden_dir):
+  with pytest.raises(convert.CheckpointMismatch, match="wrong --filter_size"):
+    convert.convert_state_dict(_small_state(golden_dir), filter_size=7)
+
+
+def test_truncated_and_missing_files_are_named(golden_dir, tmp_path):
+  truncated = tmp_path / "IFAN.pytorch"
+  truncated.write_bytes((golden_dir / "ifan_small.pytorch").read_bytes()[:5000])
+  with pytest.raises(ValueError, match="Cannot read .*IFAN.pytorch"):
+    convert.load_state_dict(truncated)
+  with pytest.raises(FileNotFoundError, match="nothing.pytorch"):
+    convert.load_state_dict(tmp_path / "nothing.pytorch")
+
+
+def test_existing_destination_is_kept_unless_overwrite(golden_dir, tmp_path):
+  (tmp_path / "model").mkdir()
+  with pytest.raises(FileExistsError, match="overwrite"):
+    convert.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
+  convert.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5, overwrite=True)
+  assert checkpoint.is_model_dir(tmp_path / "model")
+
+
+def test_command_line_converts_and_reports(golden_dir, tmp_path):
+  done = subprocess.run([sys.executable, "-m", "ifan_jax.convert", str(golden_dir / "ifan_dual_small.pytorch"),
+                         str(tmp_path / "dual"), "--filter_size=5"], capture_output=True, text=True, check=False)
+  assert done.returncode == 0, done.stderr
+  assert "dual_pixel=True" in done.stdout and "iac_compat=True" in done.stdout
+  assert checkpoint.load_config(tmp_path / "dual").dual_pixel

@@ -1,0 +1,109 @@
+"""`python -m ifan_jax.deblur` on the kinds of files people have, broken ones included."""
+
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from ifan_jax import Deblurrer, checkpoint, deblur, image_io, tiling
+from tests.conftest import TINY_CONFIG, xavier_params
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _smooth(h, w, channels=3, dtype=np.uint8, seed=0):
+  """A smooth random picture (photograph-like), as integers of `dtype`."""
+  coarse = np.random.default_rng(seed).random((h // 8 + 2, w // 8 + 2, channels))
+  image = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1).reshape(h, w, channels)
+  return np.round(image * np.iinfo(dtype).max).astype(dtype)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+  """A folder with an odd-sized 16-bit PNG, a rotated JPEG, grey and RGBA PNGs, and a corrupt file."""
+  folder = tmp_path_factory.mktemp("photos")
+  cv2.imwrite(str(folder / "odd16.png"), _smooth(37, 51, dtype=np.uint16))
+  phone = Image.fromarray(_smooth(40, 56, seed=1))
+  exif = phone.getexif()
+  exif[0x0112] = 6  # stored landscape, shown portrait
+  phone.save(folder / "phone.jpg", exif=exif, quality=95)
+  Image.fromarray(_smooth(32, 40, channels=1, seed=2)[..., 0], "L").save(folder / "grey.png")
+  Image.fromarray(_smooth(24, 32, channels=4, seed=3), "RGBA").save(folder / "rgba.png")
+  (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not an image")
+  return folder
+
+
+def test_cli_deblurs_every_readable_file_and_reports_the_broken_one(photos, tiny_model_dir, tmp_path):
+  out = tmp_path / "out"
+  proc = subprocess.run([sys.executable, "-m", "ifan_jax.deblur", str(photos), "--checkpoint",
+                         str(tiny_model_dir), "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                        timeout=300, check=False)
+  assert proc.returncode == 1, proc.stderr
+  assert "Deblurred 4 of 5 images" in proc.stdout
+  assert "broken.png: cannot decode the image" in proc.stdout
+  assert sorted(os.listdir(out)) == ["grey.png", "odd16.png", "phone.jpg", "rgba.png"]
+
+  deblurrer = Deblurrer.from_checkpoint(tiny_model_dir)
+  odd = cv2.imread(str(out / "odd16.png"), cv2.IMREAD_UNCHANGED)
+  assert odd.dtype == np.uint16 and odd.shape == (37, 51, 3)
+  expected = image_io.quantize(deblurrer(image_io.read_image(photos / "odd16.png").rgb), 16)
+  np.testing.assert_array_equal(odd[..., ::-1], expected)
+  assert image_io.read_image(out / "phone.jpg").rgb.shape == (56, 40, 3)  # upright, no EXIF left
+  assert cv2.imread(str(out / "grey.png"), cv2.IMREAD_UNCHANGED).shape == (32, 40)
+  rgba = cv2.imread(str(out / "rgba.png"), cv2.IMREAD_UNCHANGED)
+  np.testing.assert_array_equal(rgba[..., 3], np.asarray(Image.open(photos / "rgba.png"))[..., 3])
+
+
+def test_cli_help_lists_the_flags():
+  proc = subprocess.run([sys.executable, "-m", "ifan_jax.deblur", "--help"], cwd=ROOT, capture_output=True,
+                        text=True, timeout=120, check=False)
+  for flag in ("--checkpoint", "--out", "--tile", "--overlap", "--left", "--right"):
+    assert flag in proc.stdout
+
+
+def test_tiled_run_matches_whole_image_run(tiny_model_dir, tmp_path):
+  source = tmp_path / "big.png"
+  cv2.imwrite(str(source), _smooth(200, 264, seed=4))
+  whole_failures, _ = deblur.run([source], checkpoint=tiny_model_dir, out_dir=tmp_path / "whole")
+  tiled_failures, _ = deblur.run([source], checkpoint=tiny_model_dir, out_dir=tmp_path / "tiled", tile=96,
+                                 overlap=32)
+  assert whole_failures == tiled_failures == []
+  whole = cv2.imread(str(tmp_path / "whole" / "big.png")).astype(int)
+  tiled = cv2.imread(str(tmp_path / "tiled" / "big.png")).astype(int)
+  cover = np.zeros((200, 264), int)
+  for top, left, bottom, right in tiling.windows(200, 264, 96, 32):
+    cover[top:bottom, left:right] += 1
+  assert np.abs(whole - tiled).max(axis=-1)[cover == 1].max() <= 1  # 1e-3 before 8-bit rounding
+  assert np.abs(whole - tiled).max() <= 3
+
+
+def test_inputs_are_never_overwritten(photos, tiny_model_dir):
+  before = (photos / "grey.png").read_bytes()
+  failures, total = deblur.run([photos / "grey.png"], checkpoint=tiny_model_dir, out_dir=photos)
+  assert total == 1 and "would overwrite an input" in failures[0][1]
+  assert (photos / "grey.png").read_bytes() == before
+
+
+def test_dual_pixel_views_must_pair_with_inputs(photos, tiny_model_dir, tmp_path):
+  with pytest.raises(deblur.app.UsageError, match="1 inputs, 2 left and 1 right"):
+    deblur.run([photos / "grey.png"], checkpoint=tiny_model_dir, out_dir=tmp_path,
+               left=[photos / "grey.png", photos / "rgba.png"], right=[photos / "grey.png"])
+
+
+def test_dual_pixel_model_reads_left_and_right_views(photos, tmp_path):
+  config = TINY_CONFIG.replace(dual_pixel=True)
+  checkpoint.save_model(tmp_path / "dual", config, xavier_params(config))
+  views = tmp_path / "views"
+  views.mkdir()
+  for name in ("left.png", "right.png"):
+    cv2.imwrite(str(views / name), _smooth(32, 40, seed=len(name)))
+  failures, _ = deblur.run([photos / "grey.png"], checkpoint=tmp_path / "dual", out_dir=tmp_path / "out",
+                           left=[views / "left.png"], right=[views / "right.png"], tile=24, overlap=8)
+  assert failures == []
+  assert cv2.imread(str(tmp_path / "out" / "grey.png"), cv2.IMREAD_UNCHANGED).shape == (32, 40)
+  with pytest.raises(deblur.app.UsageError, match="dual-pixel IFAN: give --left and --right"):
+    deblur.run([photos / "grey.png"], checkpoint=tmp_path / "dual", out_dir=tmp_path / "out")

@@ -1,0 +1,55 @@
+"""Deblurrer: any image size, loading, and clear errors."""
+
+import jax
+import numpy as np
+import pytest
+
+from ifan_jax import IFAN, Deblurrer, checkpoint
+from ifan_jax.deblurrer import pad_to_multiple
+from tests.conftest import TINY_CONFIG, xavier_params
+
+TINY = TINY_CONFIG
+
+
+@pytest.fixture(scope="module")
+def deblurrer():
+  return Deblurrer(TINY, xavier_params(TINY))
+
+
+def test_odd_sizes_are_padded_by_edge_replication_and_cropped_back(deblurrer):
+  image = np.random.default_rng(0).random((13, 21, 3), dtype=np.float32)
+  out = deblurrer.predict(image)
+  assert out["result"].shape == (13, 21, 3) and out["disparity"].shape == (2, 3)
+  padded = pad_to_multiple(image)
+  assert padded.shape == (16, 24, 3)
+  np.testing.assert_array_equal(padded[13:, :21], np.repeat(image[-1:], 3, axis=0))
+  whole = jax.jit(IFAN(TINY).apply)(deblurrer.variables, padded[None])["result"][0]
+  np.testing.assert_allclose(out["result"], whole[:13, :21], atol=1e-6)
+
+
+def test_round_trip_through_a_model_directory(deblurrer, tmp_path):
+  checkpoint.save_model(tmp_path / "model", TINY, deblurrer.variables["params"])
+  loaded = Deblurrer.from_checkpoint(tmp_path / "model")
+  assert loaded.config == TINY
+  image = np.full((8, 8, 3), 0.5, np.float32)
+  np.testing.assert_array_equal(loaded(image), deblurrer(image))
+
+
+def test_bad_inputs_are_explained(deblurrer, tmp_path):
+  with pytest.raises(ValueError, match=r"H x W x 3, got shape \(8, 8\)"):
+    deblurrer(np.zeros((8, 8)))
+  with pytest.raises(FileNotFoundError, match="holds no ifan_jax model"):
+    Deblurrer.from_checkpoint(tmp_path)
+  with pytest.raises(FileNotFoundError, match="No checkpoint"):
+    Deblurrer.from_checkpoint(tmp_path / "missing")
+
+
+def test_dual_pixel_model_needs_matching_views():
+  config = TINY.replace(dual_pixel=True)
+  dual = Deblurrer(config, xavier_params(config))
+  image = np.zeros((16, 16, 3), np.float32)
+  with pytest.raises(ValueError, match="pass left= and right="):
+    dual(image)
+  with pytest.raises(ValueError, match="right has shape"):
+    dual(image, left=image, right=image[:8])
+  assert dual(image, left=image, right=image).shape == (16, 16, 3)

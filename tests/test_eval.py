@@ -1,0 +1,138 @@
+"""`python -m ifan_jax.eval` end to end on a tiny synthetic_dp build, folders, and the protocol's details."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from ifan_jax import Deblurrer, convert, eval_sources, evaluate, image_io, metrics
+from ifan_jax.data import pipeline
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def synthetic_dir(tmp_path_factory):
+  data_dir = str(tmp_path_factory.mktemp("tfds"))
+  pipeline.ensure_built("synthetic_dp/tiny", data_dir)
+  return data_dir
+
+
+def test_eval_cli_writes_scores_that_the_metrics_module_reproduces(synthetic_dir, tiny_model_dir, tmp_path):
+  out = tmp_path / "eval"
+  proc = subprocess.run([sys.executable, "-m", "ifan_jax.eval", "--checkpoint", str(tiny_model_dir),
+                         "--dataset", "synthetic_dp/tiny", "--data_dir", synthetic_dir, "--out", str(out),
+                         "--figures", "2"],
+                        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert "| Model | PSNR ↑ | SSIM ↑ | MAE ↓ | LPIPS ↓ | s/image |" in proc.stdout
+  assert "synthetic_dp/tiny test: 4 images (4 with ground truth) on cpu" in proc.stdout
+
+  with open(out / "per_image.csv") as f:
+    rows = list(csv.DictReader(f))
+  assert [r["name"] for r in rows] == [f"test_{i:05d}" for i in range(4)]
+  assert sorted(os.listdir(out / "outputs")) == [f"test_{i:05d}.png" for i in range(4)]
+  assert sorted(os.listdir(out / "figures")) == ["test_00000.png", "test_00001.png"]
+
+  deblurrer = Deblurrer.from_checkpoint(tiny_model_dir)
+  lpips = metrics.LPIPS()
+  examples = pipeline.eval_iterator(dataset="synthetic_dp/tiny", data_dir=synthetic_dir)
+  for row, example in zip(rows, examples):
+    result, sharp = deblurrer(example["blurred"][0]), example["sharp"][0]
+    expected = dict(psnr=metrics.psnr(result, sharp), ssim=metrics.ssim(result, sharp),
+                    mae=metrics.mae(result, sharp), lpips=lpips(result, sharp))
+    for name, value in expected.items():
+      assert abs(float(row[name]) - float(value)) < 1e-5, (row["name"], name)
+    assert float(row["seconds"]) > 0
+    saved = cv2.imread(str(out / "outputs" / f"{row['name']}.png"))[..., ::-1]
+    np.testing.assert_array_equal(saved, image_io.quantize(result, 8))
+
+  summary = json.loads((out / "summary.json").read_text())
+  assert summary["images"] == summary["with_ground_truth"] == 4
+  for name in evaluate.METRICS:
+    assert abs(summary["mean"][name] - np.mean([float(r[name]) for r in rows])) < 1e-5
+  assert summary["device"] == "cpu" and summary["paper"] is None
+
+
+def _write_folder(root, names, with_target, bit_depth=16):
+  dtype = np.uint16 if bit_depth == 16 else np.uint8
+  rng = np.random.default_rng(0)
+  for sub in ("source", "target") if with_target else ("",):
+    os.makedirs(root / sub, exist_ok=True)
+    for name in names:
+      pixels = rng.integers(0, np.iinfo(dtype).max, (21, 35, 3), dtype=dtype)
+      cv2.imwrite(str(root / sub / f"{name}.png"), pixels)
+
+
+def test_folder_with_source_and_target_is_scored_and_cropped_to_multiples_of_8(tiny_model_dir, tmp_path):
+  _write_folder(tmp_path / "RealDOF", ["a", "b"], with_target=True)
+  source = eval_sources.open_source(f"folder:{tmp_path / 'RealDOF'}")
+  assert (source.name, source.count, source.bit_depth) == ("folder RealDOF", 2, 16)
+  example = next(source.examples())
+  assert example["blurred"].shape == example["sharp"].shape == (1, 16, 32, 3)
+  np.testing.assert_array_equal(example["blurred"][0],
+                                image_io.read_image(tmp_path / "RealDOF" / "source" / "a.png").rgb[:16, :32])
+  scores, summary = evaluate.evaluate(Deblurrer.from_checkpoint(tiny_model_dir), source, tmp_path / "out",
+                                      num_figures=1)
+  assert [s.name for s in scores] == ["a", "b"] and summary["with_ground_truth"] == 2
+  assert cv2.imread(str(tmp_path / "out" / "outputs" / "a.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+
+
+def test_folder_without_ground_truth_gives_outputs_only(tiny_model_dir, tmp_path):
+  _write_folder(tmp_path / "CUHK", ["x", "y", "z"], with_target=False, bit_depth=8)
+  source = eval_sources.open_source(f"folder:{tmp_path / 'CUHK'}", limit=2)
+  scores, summary = evaluate.evaluate(Deblurrer.from_checkpoint(tiny_model_dir), source, tmp_path / "out")
+  assert [s.name for s in scores] == ["x", "y"] and scores[0].psnr is None
+  assert summary["with_ground_truth"] == 0 and summary["mean"]["psnr"] is None
+  assert "| ifan_jax | - | - | - | - |" in evaluate.format_table(summary)
+  with open(tmp_path / "out" / "per_image.csv") as f:
+    assert next(csv.DictReader(f))["psnr"] == ""
+
+
+def test_rotation_is_counter_clockwise_and_undone(tiny_model_dir):
+  deblurrer = Deblurrer.from_checkpoint(tiny_model_dir)
+  blurred = np.random.default_rng(1).random((1, 16, 40, 3), dtype=np.float32)
+  out = evaluate.predict(deblurrer, {"blurred": blurred}, rotate=True)
+  turned = deblurrer.predict(np.rot90(blurred[0]))  # numpy's rot90 turns counter-clockwise
+  assert out["result"].shape == (16, 40, 3) and out["disparity"].shape == (2, 5)
+  np.testing.assert_array_equal(out["result"], np.rot90(turned["result"], -1))
+  np.testing.assert_array_equal(out["disparity"], np.rot90(turned["disparity"], -1))
+
+
+def test_table_shows_the_paper_row_for_the_dpdd_test_set():
+  summary = {"dataset": "dpdd test", "images": 76, "with_ground_truth": 76, "device": "gpu NVIDIA H100",
+             "mean": dict(psnr=25.371, ssim=0.7891, mae=0.03941, lpips=0.2172), "seconds_per_image": 0.1234,
+             "paper": evaluate.PAPER["dpdd"]}
+  table = evaluate.format_table(summary, label="IFAN.pytorch").splitlines()
+  assert table[3] == "| IFAN.pytorch | 25.37 | 0.789 | 0.0394 | 0.217 | 0.123 |"
+  assert table[4] == "| IFAN (paper) | 25.37 | 0.789 | 0.0394 | 0.217 | - |"
+
+
+def test_unknown_datasets_and_folders_are_reported(tmp_path):
+  with pytest.raises(FileNotFoundError, match="no such folder"):
+    eval_sources.open_source(f"folder:{tmp_path / 'missing'}")
+  with pytest.raises(ValueError, match="unknown dataset 'gopro'"):
+    eval_sources.open_source("gopro")
+
+
+def test_scores_of_an_official_checkpoint_are_those_of_the_reference_output(golden_dir, tmp_path):
+  """The golden small official checkpoint on its own inputs, saved as 16-bit PNGs: the
+  scores are those of the reference's output (up to the 16-bit rounding of the inputs)."""
+  golden = np.load(golden_dir / "ifan_small_io.npz")
+  for sub, key in (("source", "C"), ("target", "GT")):
+    os.makedirs(tmp_path / "set" / sub)
+    image_io.write_image(tmp_path / "set" / sub / "0.png", golden[key][0], bit_depth=16)
+  # Its filter size is 5, so it goes through the converter (`.pytorch` files given to
+  # Deblurrer.from_checkpoint directly are converted with the official filter size 3).
+  convert.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
+  deblurrer = Deblurrer.from_checkpoint(tmp_path / "model")
+  scores, _ = evaluate.evaluate(deblurrer, eval_sources.open_source(f"folder:{tmp_path / 'set'}"),
+                                tmp_path / "out", num_figures=0)
+  sharp = image_io.read_image(tmp_path / "set" / "target" / "0.png").rgb
+  assert abs(scores[0].psnr - float(metrics.psnr(golden["result_inference"][0], sharp))) < 1e-3
+  assert abs(scores[0].ssim - float(metrics.ssim(golden["result_inference"][0], sharp))) < 1e-4

