@@ -20,10 +20,10 @@ def get_config():
   # `--config.model.dtype=bfloat16` computes in bf16 on GPU/TPU; parameters stay float32.
   config.model = config_dict.ConfigDict(IFANConfig().to_dict())
 
-  # Data: a TFDS dataset registered by `import ifan_jax.data`.
-  config.dataset = "dpdd"  # "dpdd", "dpdd/16bit" or "synthetic_dp".
+  # Data: a TFDS dataset registered by `import ifan_jax.data` (docs/datasets.md). synthetic_dp
+  # is rendered on first use; the others must be built from their downloads first.
+  config.dataset = "dpdd"  # "dpdd", "dpdd/16bit" or "synthetic_dp" (or "synthetic_dp/<config>").
   config.data_dir = config_dict.placeholder(str)  # TFDS data_dir; None means TFDS's default.
-  config.build_dataset = False  # Build the dataset first if missing (for synthetic_dp, no download).
   config.train_split = "train"
   config.eval_split = "validation"
   config.eval_limit = config_dict.placeholder(int)  # Validate on the first N images only; None = all.

@@ -17,7 +17,6 @@ import default  # pylint: disable=wrong-import-position
 def get_config():
   config = default.get_config()
   config.dataset = "synthetic_dp"
-  config.build_dataset = True
   config.model.update(channels=8, iterations=6, reblur_iterations=6, res_num=1)
   config.crop_size = 64
   config.batch_size = 8

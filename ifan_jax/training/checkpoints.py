@@ -17,6 +17,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 from etils import epath
 
+from ifan_jax.models import IFANConfig
+
 LATEST_DIR = "checkpoints"
 BEST_DIR = "best"
 
@@ -128,3 +130,33 @@ class TrainingCheckpoints:
   def close(self):
     self.latest.close()
     self.best.close()
+
+
+def _steps(directory: epath.Path) -> list[int]:
+  if not directory.is_dir():
+    return []
+  return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit() and (p / "meta").is_dir())
+
+
+def training_run_dir(path) -> epath.Path | None:
+  """The checkpoint folder `path` names: WORKDIR -> WORKDIR/checkpoints; `best/` or `checkpoints/` as is.
+
+  None when `path` is neither a training workdir nor one of its checkpoint folders.
+  """
+  path = epath.Path(path)
+  for candidate in (path / LATEST_DIR, path):
+    if _steps(candidate):
+      return candidate
+  return None
+
+
+def load_trained_model(path) -> tuple[IFANConfig, Any]:
+  """`(config, network_params)` of a training run: WORKDIR's latest checkpoint, or WORKDIR/best's."""
+  directory = training_run_dir(path)
+  if directory is None:
+    raise FileNotFoundError(f"{path} holds no training checkpoint ({LATEST_DIR}/<step> or <step>/ folders).")
+  step = _steps(directory)[-1]
+  with ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(read_only=True)) as manager:
+    restored = manager.restore(step, args=ocp.args.Composite(params=ocp.args.StandardRestore(),
+                                                             meta=ocp.args.JsonRestore()))
+  return IFANConfig.from_dict(restored.meta["model"]), restored.params["network"]

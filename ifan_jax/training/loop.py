@@ -64,8 +64,8 @@ def _default_datasets():
 def train_and_evaluate(config, workdir, *, datasets=None) -> dict | None:
   """Trains IFAN as `config` says, in `workdir` (resuming from its latest checkpoint if any).
 
-  `datasets` provides `train_iterator`, `eval_iterator` and `ensure_built` as
-  `ifan_jax.data.pipeline` does (the default). Returns the final validation metrics,
+  `datasets` provides `train_iterator` and `eval_iterator` as `ifan_jax.data.pipeline`
+  does (the default; it builds `synthetic_dp` on first use). Returns the final validation metrics,
   or None if SIGTERM stopped the run early (after saving a checkpoint).
   """
   datasets = datasets or _default_datasets()
@@ -75,8 +75,6 @@ def train_and_evaluate(config, workdir, *, datasets=None) -> dict | None:
   is_chief = jax.process_index() == 0
   if is_chief:
     (workdir / CONFIG_FILE).write_text(config.to_json_best_effort(indent=2))
-  if config.build_dataset:
-    datasets.ensure_built(config.dataset, config.data_dir)
   model_config = step_lib.model_config(config)
 
   tx = optim.make_optimizer(config)

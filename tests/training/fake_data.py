@@ -61,11 +61,10 @@ class FakeTrainIterator:
 
 
 class FakeDatasets:
-  """Module-like: `train_iterator`, `eval_iterator` and `ensure_built` as the real pipeline."""
+  """Module-like: `train_iterator` and `eval_iterator` as the real pipeline."""
 
   def __init__(self, *, eval_images=2, eval_size=(40, 48), **injections):
     self.eval_images, self.eval_size, self.injections = eval_images, eval_size, injections
-    self.built = []
 
   def train_iterator(self, *, dataset, data_dir, split, crop_size, batch_size, seed, num_workers,
                      in_memory, augment):
@@ -79,6 +78,3 @@ class FakeDatasets:
       h, w = self.eval_size
       image = example(1234, 0, index, max(h, w))
       yield {key: value[None, :h, :w] for key, value in image.items()} | {"name": f"image{index}"}
-
-  def ensure_built(self, dataset, data_dir):
-    self.built.append((dataset, data_dir))

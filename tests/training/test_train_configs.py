@@ -10,7 +10,7 @@ from ml_collections import config_flags
 
 from ifan_jax.models import IFANConfig
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIGS = sorted(p.stem for p in (ROOT / "configs").glob("*.py"))
 
 

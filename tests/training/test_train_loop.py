@@ -7,28 +7,30 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from tests.training.conftest import tiny_config
-from tests.training.fake_data import FakeDatasets
+from ifan_jax import Deblurrer, IFANConfig
 from ifan_jax.training import loop
 from ifan_jax.training.checkpoints import TrainingCheckpoints
+from tests.training.conftest import tiny_config
+from tests.training.fake_data import FakeDatasets, example
+
+
+def _params(directory, step):
+  manager = ocp.CheckpointManager(directory)
+  return manager.restore(step, args=ocp.args.Composite(params=ocp.args.StandardRestore())).params
 
 
 def _latest_params(workdir):
-  manager = ocp.CheckpointManager(workdir / "checkpoints")
-  step = manager.latest_step()
-  restored = manager.restore(step, args=ocp.args.Composite(params=ocp.args.StandardRestore()))
-  return step, restored.params
+  step = ocp.CheckpointManager(workdir / "checkpoints").latest_step()
+  return step, _params(workdir / "checkpoints", step)
 
 
 def _assert_trees_equal(a, b):
   jax.tree.map(np.testing.assert_array_equal, a, b)
 
 
-def test_tiny_run_writes_metrics_checkpoints_and_logs(tmp_path):
-  datasets = FakeDatasets()
-  final = loop.train_and_evaluate(tiny_config(build_dataset=True), tmp_path, datasets=datasets)
+def test_tiny_run_writes_metrics_checkpoints_and_logs_and_loads_for_inference(tmp_path):
+  final = loop.train_and_evaluate(tiny_config(), tmp_path, datasets=FakeDatasets())
 
-  assert datasets.built == [("fake", None)]
   written = json.loads((tmp_path / "final_metrics.json").read_text())
   assert written == pytest.approx(final)
   assert set(written) >= {"step", "input_psnr", "model_psnr", "best_psnr", "num_images"}
@@ -43,6 +45,17 @@ def test_tiny_run_writes_metrics_checkpoints_and_logs(tmp_path):
   assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
   assert sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit()) == [2, 4]
   assert json.loads((tmp_path / "train_config.json").read_text())["total_steps"] == 4
+
+  # Deblurrer loads the run's latest checkpoint from the workdir, and the best from best/.
+  best_step = int(next((tmp_path / "best").glob("[0-9]*")).name)
+  assert written["best_psnr"] == max(line["eval/psnr"] for line in lines if "eval/psnr" in line)
+  for path, run_dir, step in ((tmp_path, tmp_path / "checkpoints", 4), (tmp_path / "best", tmp_path / "best",
+                                                                        best_step)):
+    deblurrer = Deblurrer.from_checkpoint(path)
+    assert deblurrer.config == IFANConfig(channels=4, iterations=2, res_num=1, reblur_iterations=2)
+    _assert_trees_equal(deblurrer.variables["params"], _params(run_dir, step)["network"])
+    image = example(0, 0, 0, 20)["blurred"][:, :18]
+    assert deblurrer(image).shape == (20, 18, 3)
 
 
 def test_resume_equals_uninterrupted_run(tmp_path):

@@ -35,12 +35,14 @@ def _start_single(workdir, devices):
 
 
 def _stand_in_python(folder):
-  """An executable that runs `-m ifan_jax.train ARGS` as `-m tests.training.train_on_fake_data ARGS`."""
+  """A `python` that runs `-m ifan_jax.train ARGS` as `-m tests.training.train_on_fake_data ARGS`."""
   path = folder / "python"
   path.write_text(f'''#!/bin/sh
-[ "$1" = -m ] && [ "$2" = ifan_jax.train ] || {{ echo "unexpected arguments: $*" >&2; exit 97; }}
-shift 2
-exec {" ".join(FAKE_TRAIN)} "$@"
+if [ "$1" = -m ] && [ "$2" = ifan_jax.train ]; then
+  shift 2
+  exec {" ".join(FAKE_TRAIN)} "$@"
+fi
+exec {sys.executable} "$@"
 ''')
   path.chmod(0o755)
   return path

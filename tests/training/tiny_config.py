@@ -1,12 +1,12 @@
 """configs/default.py shrunk to seconds for tests: a 4-channel IFAN, 32x32 crops, global batch 4.
 
-Loadable as `--config tests/tiny_config.py` by processes that tests start.
+Loadable as `--config tests/training/tiny_config.py` by processes that tests start.
 """
 
 import importlib.util
 import pathlib
 
-DEFAULT = pathlib.Path(__file__).resolve().parent.parent / "configs" / "default.py"
+DEFAULT = pathlib.Path(__file__).resolve().parents[2] / "configs" / "default.py"
 
 
 def get_config():
