@@ -7,6 +7,7 @@ from etils import epath
 
 from ifan_jax import checkpoint
 from ifan_jax.models import IFAN, SIZE_MULTIPLE, IFANConfig
+from ifan_jax.training import checkpoints as training_checkpoints
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int = SIZE_MULTIPLE) -> np.ndarray:
@@ -30,7 +31,8 @@ class Deblurrer:
 
   @classmethod
   def from_checkpoint(cls, path) -> "Deblurrer":
-    """Loads a model directory (ours or `python -m ifan_jax.convert`'s) or an official `.pytorch` file."""
+    """Loads a model directory (ours or `python -m ifan_jax.convert`'s), an official `.pytorch` file, or
+    a training workdir (its latest checkpoint; `WORKDIR/best` for the best by validation PSNR)."""
     path = epath.Path(path)
     if path.suffix == ".pytorch":
       from ifan_jax import convert  # pylint: disable=import-outside-toplevel
@@ -38,9 +40,12 @@ class Deblurrer:
       return cls(config, params)
     if not path.exists():
       raise FileNotFoundError(f"No checkpoint at {path}.")
+    if training_checkpoints.training_run_dir(path) is not None:
+      return cls(*training_checkpoints.load_trained_model(path))
     if not checkpoint.is_model_dir(path):
       raise FileNotFoundError(
-          f"{path} holds no ifan_jax model ({checkpoint.CONFIG_FILE} and {checkpoint.PARAMS_DIR}/); "
+          f"{path} holds no ifan_jax model ({checkpoint.CONFIG_FILE} and {checkpoint.PARAMS_DIR}/) and no "
+          "training checkpoint; "
           "convert official weights with `python -m ifan_jax.convert SRC.pytorch DST_DIR`.")
     config, params = checkpoint.load_model(path)
     return cls(config, params)

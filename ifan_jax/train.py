@@ -1,0 +1,37 @@
+"""Trains IFAN: `python -m ifan_jax.train --config configs/synthetic.py --workdir /tmp/ifan`.
+
+Override any config field with `--config.<field>=<value>` (a misspelt field is an
+error). Re-running on the same workdir resumes from its latest checkpoint.
+Multi-process runs pass --coordinator_address, --num_processes and --process_id, or
+are detected on SLURM and Cloud TPU; see docs/training.md.
+"""
+
+from absl import app, flags
+from ml_collections import config_flags
+
+from ifan_jax.training import distributed, loop
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Training config file (configs/*.py).",
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and final metrics.")
+_COORDINATOR = flags.DEFINE_string("coordinator_address", None,
+                                   "host:port of process 0 in a multi-process run.")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Processes in a multi-process run.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index in a multi-process run.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv, datasets=None):
+  """Joins the processes of a multi-process run if there are any, then trains (see loop.py).
+
+  `datasets` replaces `ifan_jax.data.pipeline` (tests pass a fake one).
+  """
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  # Before anything touches a device: joining a multi-process run must come first.
+  distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+  loop.train_and_evaluate(_CONFIG.value, _WORKDIR.value, datasets=datasets)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,162 @@
+"""Training checkpoints in a workdir: orbax managers for the latest few and for the best by PSNR.
+
+Layout of WORKDIR:
+  checkpoints/<step>/   the last `keep` saves (every K steps, at the end, on SIGTERM)
+  best/<step>/          the save with the highest validation PSNR so far
+Each save holds `params`, `opt_state` (numpy pytrees, written by process 0), `meta`
+(JSON: step, model config, validation metrics) and `pipeline` (one JSON file per
+process: each host's input-pipeline state).
+"""
+
+import dataclasses
+import json
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+from etils import epath
+
+from ifan_jax.models import IFANConfig
+
+LATEST_DIR = "checkpoints"
+BEST_DIR = "best"
+
+
+class PipelineStateHandler(ocp.CheckpointHandler):
+  """Saves each process's input-pipeline state to its own `process_<i>.json`.
+
+  orbax's JSON handler writes from the primary host only, but every host reads its
+  own shard of the data and so has its own position in it.
+  """
+
+  def save(self, directory: epath.Path, args: "PipelineSave"):
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"process_{jax.process_index()}.json").write_text(json.dumps(args.state))
+
+  def restore(self, directory: epath.Path, args: "PipelineRestore | None" = None) -> Any:
+    path = directory / f"process_{jax.process_index()}.json"
+    if not path.exists():
+      raise FileNotFoundError(
+          f"No input-pipeline state for process {jax.process_index()} at {path}: the checkpoint was "
+          f"written by a run with fewer processes ({sorted(p.name for p in directory.iterdir())}).")
+    return json.loads(path.read_text())
+
+
+@ocp.args.register_with_handler(PipelineStateHandler, for_save=True)
+@dataclasses.dataclass
+class PipelineSave(ocp.args.CheckpointArgs):
+  state: Any
+
+
+@ocp.args.register_with_handler(PipelineStateHandler, for_restore=True)
+@dataclasses.dataclass
+class PipelineRestore(ocp.args.CheckpointArgs):
+  pass
+
+
+@dataclasses.dataclass
+class Restored:
+  step: int
+  params: Any
+  opt_state: Any
+  pipeline_state: Any
+  meta: dict
+
+
+def _abstract(tree):
+  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), tree)
+
+
+def _manager(directory: epath.Path, keep: int) -> ocp.CheckpointManager:
+  # Both managers save the same steps: distinct barrier names keep their cross-host
+  # synchronisation apart (shared names deadlock a multi-process run).
+  return ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(
+      max_to_keep=keep, create=True,
+      multiprocessing_options=ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=directory.name)))
+
+
+class TrainingCheckpoints:
+  """The two orbax managers of a training run, saving host-side (numpy) copies of the state.
+
+  Host-local pmapped arrays cannot be written in a multi-process run, so callers pass
+  numpy pytrees (one replica), and restored values come back as numpy too.
+  """
+
+  def __init__(self, workdir, *, keep: int):
+    workdir = epath.Path(workdir)
+    self.latest = _manager(workdir / LATEST_DIR, keep)
+    self.best = _manager(workdir / BEST_DIR, 1)
+
+  def save(self, step: int, params, opt_state, pipeline_state, meta: dict, *, is_best: bool = False):
+    """Saves to `checkpoints/` (unless this step is already there) and, if `is_best`, to `best/`."""
+    args = ocp.args.Composite(
+        params=ocp.args.StandardSave(params),
+        opt_state=ocp.args.StandardSave(opt_state),
+        meta=ocp.args.JsonSave(dict(meta, step=step)),
+        pipeline=PipelineSave(pipeline_state))
+    if self.latest.latest_step() != step:
+      self.latest.save(step, args=args)
+    if is_best and self.best.latest_step() != step:
+      self.best.save(step, args=args)
+
+  def latest_step(self) -> int | None:
+    return self.latest.latest_step()
+
+  def best_meta(self) -> dict | None:
+    """`meta` of the best save so far (its `psnr` is what a new save must beat), or None."""
+    step = self.best.latest_step()
+    if step is None:
+      return None
+    return self.best.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+
+  def restore_latest(self, params_template, opt_state_template) -> Restored | None:
+    """The newest save in `checkpoints/`, restored onto the templates' structure; None if there is none."""
+    step = self.latest.latest_step()
+    if step is None:
+      return None
+    restored = self.latest.restore(step, args=ocp.args.Composite(
+        params=ocp.args.StandardRestore(_abstract(params_template)),
+        opt_state=ocp.args.StandardRestore(_abstract(opt_state_template)),
+        meta=ocp.args.JsonRestore(),
+        pipeline=PipelineRestore()))
+    return Restored(step=step, params=restored.params, opt_state=restored.opt_state,
+                    pipeline_state=restored.pipeline, meta=restored.meta)
+
+  def wait(self):
+    self.latest.wait_until_finished()
+    self.best.wait_until_finished()
+
+  def close(self):
+    self.latest.close()
+    self.best.close()
+
+
+def _steps(directory: epath.Path) -> list[int]:
+  if not directory.is_dir():
+    return []
+  return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit() and (p / "meta").is_dir())
+
+
+def training_run_dir(path) -> epath.Path | None:
+  """The checkpoint folder `path` names: WORKDIR -> WORKDIR/checkpoints; `best/` or `checkpoints/` as is.
+
+  None when `path` is neither a training workdir nor one of its checkpoint folders.
+  """
+  path = epath.Path(path)
+  for candidate in (path / LATEST_DIR, path):
+    if _steps(candidate):
+      return candidate
+  return None
+
+
+def load_trained_model(path) -> tuple[IFANConfig, Any]:
+  """`(config, network_params)` of a training run: WORKDIR's latest checkpoint, or WORKDIR/best's."""
+  directory = training_run_dir(path)
+  if directory is None:
+    raise FileNotFoundError(f"{path} holds no training checkpoint ({LATEST_DIR}/<step> or <step>/ folders).")
+  step = _steps(directory)[-1]
+  with ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(read_only=True)) as manager:
+    restored = manager.restore(step, args=ocp.args.Composite(params=ocp.args.StandardRestore(),
+                                                             meta=ocp.args.JsonRestore()))
+  return IFANConfig.from_dict(restored.meta["model"]), restored.params["network"]

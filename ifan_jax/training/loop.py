@@ -1,0 +1,189 @@
+"""The training loop: data, parallel steps, logging, validation, checkpoints, resume and preemption."""
+
+import json
+import math
+import time
+
+import jax
+import numpy as np
+from absl import logging
+from etils import epath
+from tqdm import tqdm
+
+from ifan_jax.models.ifan import SIZE_MULTIPLE
+from ifan_jax.training import optim, step as step_lib, validation
+from ifan_jax.training.checkpoints import TrainingCheckpoints
+from ifan_jax.training.preemption import StopOnSigterm
+from ifan_jax.training.summaries import MetricWriter
+
+FINAL_METRICS_FILE = "final_metrics.json"
+CONFIG_FILE = "train_config.json"
+# A step whose loss or gradient norm is not finite stops the run.
+GUARDED_METRICS = ("loss/total", "train/grad_norm")
+
+
+def check_config(config):
+  """Raises a ValueError naming the field when the config cannot run on the devices at hand."""
+  if config.crop_size % SIZE_MULTIPLE:
+    raise ValueError(f"config.crop_size={config.crop_size} must be a multiple of {SIZE_MULTIPLE}.")
+  if config.batch_size % jax.device_count():
+    raise ValueError(f"config.batch_size={config.batch_size} (global) must be divisible by the "
+                     f"{jax.device_count()} devices.")
+  for name in ("total_steps", "log_every_steps", "eval_every_steps", "checkpoint_every_steps",
+               "keep_checkpoints"):
+    if config[name] <= 0:
+      raise ValueError(f"config.{name} must be positive, got {config[name]}.")
+  if config.model.dual_pixel and not config.use_disparity_loss:
+    logging.info("Training the dual-pixel model without the disparity loss.")
+
+
+def _host_copy(replicated):
+  """One replica of a pmapped pytree as numpy (never a cross-device gather)."""
+  return jax.tree.map(lambda x: np.asarray(x.addressable_shards[0].data)[0], replicated)
+
+
+def _summarise(buffered, last_step: int, latest_checkpoint) -> dict[str, float]:
+  """Means of the buffered per-step metrics; raises FloatingPointError at the first non-finite step."""
+  host = jax.device_get(buffered)
+  first_step = last_step - len(host) + 1
+  for offset, metrics in enumerate(host):
+    for name in GUARDED_METRICS:
+      value = float(metrics[name][0])
+      if not math.isfinite(value):
+        raise FloatingPointError(
+            f"{name} is {value} at step {first_step + offset}: stopping. The last checkpoint "
+            f"(step {latest_checkpoint}) was written before it and is kept.")
+  return {name: float(np.mean([m[name][0] for m in host])) for name in host[0]}
+
+
+def _default_datasets():
+  from ifan_jax.data import pipeline  # pylint: disable=import-outside-toplevel
+  return pipeline
+
+
+def train_and_evaluate(config, workdir, *, datasets=None) -> dict | None:
+  """Trains IFAN as `config` says, in `workdir` (resuming from its latest checkpoint if any).
+
+  `datasets` provides `train_iterator` and `eval_iterator` as `ifan_jax.data.pipeline`
+  does (the default; it builds `synthetic_dp` on first use). Returns the final validation
+  metrics, or None if SIGTERM stopped the run early (after saving a checkpoint).
+  """
+  check_config(config)
+  workdir = epath.Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  if jax.process_index() == 0:
+    (workdir / CONFIG_FILE).write_text(config.to_json_best_effort(indent=2))
+  run = _Run(config, workdir, datasets or _default_datasets())
+  try:
+    finished = run.train()
+  finally:
+    run.close()
+  if not finished:
+    logging.warning("Stopped by SIGTERM after step %d; the checkpoint there resumes the run.", run.step)
+    return None
+  return run.finish()
+
+
+class _Run:
+  """One start of a training run: its state, data stream, checkpoints and logs."""
+
+  def __init__(self, config, workdir, datasets):
+    self.config, self.workdir, self.datasets = config, workdir, datasets
+    self.is_chief = jax.process_index() == 0
+    self.model_config = step_lib.model_config(config)
+    tx = optim.make_optimizer(config)
+    state = jax.device_get(step_lib.init_state(config, tx, jax.random.PRNGKey(config.seed)))
+    self.train_iter = datasets.train_iterator(
+        dataset=config.dataset, data_dir=config.data_dir, split=config.train_split,
+        crop_size=config.crop_size, batch_size=config.batch_size, seed=config.seed,
+        num_workers=config.num_workers, in_memory=config.in_memory, augment=config.augment)
+    self.checkpoints = TrainingCheckpoints(workdir, keep=config.keep_checkpoints)
+    restored = self.checkpoints.restore_latest(state.params, state.opt_state)
+    if restored is not None:
+      logging.info("Resuming from the checkpoint at step %d.", restored.step)
+      state = step_lib.TrainState(step=np.int32(restored.step), params=restored.params,
+                                  opt_state=restored.opt_state)
+      self.train_iter.set_state(restored.pipeline_state)
+    best_meta = self.checkpoints.best_meta()
+    self.best_psnr = best_meta["eval"]["psnr"] if best_meta else -math.inf
+    self.step = int(state.step)
+    self.replicated = step_lib.replicate(state)
+    self.parallel_step = step_lib.make_parallel_train_step(config, tx, optim.learning_rate_schedule(config))
+    self.writer = MetricWriter(workdir, enabled=self.is_chief)
+    self.eval_metrics = None
+
+  def train(self) -> bool:
+    """Steps to `total_steps`; False if SIGTERM stopped it first (after saving a checkpoint)."""
+    config = self.config
+    buffered, interval_start = [], (self.step, time.perf_counter())
+    with StopOnSigterm() as stop, tqdm(total=config.total_steps, initial=self.step, disable=not self.is_chief,
+                                       desc="train", unit="step", dynamic_ncols=True) as bar:
+      while self.step < config.total_steps:
+        self.replicated, metrics = self.parallel_step(self.replicated, next(self.train_iter))
+        self.step += 1
+        buffered.append(metrics)
+        bar.update()
+        preempted = stop.requested()
+        last = self.step == config.total_steps
+        evaluate = (self.step % config.eval_every_steps == 0 or last) and not preempted
+        save = self.step % config.checkpoint_every_steps == 0 or last or preempted
+        if self.step % config.log_every_steps == 0 or evaluate or save:
+          # Before any validation or save: a non-finite step stops the run here.
+          summary = self._log_train_metrics(buffered, interval_start)
+          bar.set_postfix(loss=f"{summary['loss/total']:.4g}")
+          self._validate_and_save(evaluate, save)
+          buffered, interval_start = [], (self.step, time.perf_counter())
+        if preempted:
+          return False
+    return True
+
+  def _log_train_metrics(self, buffered, interval_start):
+    summary = _summarise(buffered, self.step, self.checkpoints.latest_step())
+    steps_per_sec = (self.step - interval_start[0]) / (time.perf_counter() - interval_start[1])
+    summary["train/steps_per_sec"] = steps_per_sec
+    summary["train/examples_per_sec"] = steps_per_sec * self.config.batch_size
+    self.writer.scalars(self.step, summary)
+    return summary
+
+  def _validate_and_save(self, evaluate: bool, save: bool):
+    host_state = _host_copy(self.replicated) if evaluate or save else None
+    is_best, eval_metrics = False, None
+    if evaluate:
+      eval_metrics, images = self._validate(host_state.params)
+      self.writer.scalars(self.step, {f"eval/{name}": value for name, value in eval_metrics.items()})
+      self.writer.images(self.step, images)
+      is_best = eval_metrics["psnr"] > self.best_psnr
+      self.best_psnr = max(self.best_psnr, eval_metrics["psnr"])
+      self.eval_metrics = eval_metrics
+    if save or is_best:
+      self.checkpoints.save(self.step, host_state.params, host_state.opt_state, self.train_iter.get_state(),
+                            {"model": self.model_config.to_dict(), "eval": eval_metrics}, is_best=is_best)
+    self.writer.flush()
+
+  def _validate(self, params):
+    config = self.config
+    images = self.datasets.eval_iterator(dataset=config.dataset, data_dir=config.data_dir,
+                                         split=config.eval_split, limit=config.eval_limit)
+    return validation.validate(params["network"], images, self.model_config,
+                               num_image_summaries=config.num_image_summaries)
+
+  def finish(self) -> dict:
+    """Writes `final_metrics.json` (validating first if this start trained no step) and prints the PSNRs."""
+    if self.eval_metrics is None:  # The workdir already held a finished run.
+      self.eval_metrics, _ = self._validate(_host_copy(self.replicated).params)
+    metrics = self.eval_metrics
+    final = {"step": self.step, "input_psnr": metrics["input_psnr"], "model_psnr": metrics["psnr"],
+             "best_psnr": max(self.best_psnr, metrics["psnr"]),
+             **{k: v for k, v in metrics.items() if k not in ("psnr", "input_psnr")}}
+    if self.is_chief:
+      (self.workdir / FINAL_METRICS_FILE).write_text(json.dumps(final, indent=2))
+      print(f"Validation PSNR after {self.step} steps: blurred input {final['input_psnr']:.2f} dB, "
+            f"model {final['model_psnr']:.2f} dB ({final['model_psnr'] - final['input_psnr']:+.2f} dB).")
+    return final
+
+  def close(self):
+    self.checkpoints.wait()
+    self.checkpoints.close()
+    self.writer.close()
+
+

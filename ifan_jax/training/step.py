@@ -1,0 +1,123 @@
+"""The training step as a pure function, and the one `jax.pmap` that runs it on every local device.
+
+Batches are dicts of `[devices, per_device_batch, H, W, 3]` float32 images in [0, 1]
+(`blurred`, `left`, `right`, `sharp`). Parameters are `{"network": ..., "reblur": ...}`
+(`reblur` only when the reblurring loss is on), the layout of `IFANWithReblur`.
+"""
+
+import functools
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import lax
+
+from ifan_jax import losses
+from ifan_jax.models import IFAN, IFANConfig, IFANWithReblur
+from ifan_jax.models.ifan import SIZE_MULTIPLE
+
+AXIS = "batch"
+
+
+@flax.struct.dataclass
+class TrainState:
+  """What a training step updates; everything a checkpoint needs to continue bit for bit."""
+
+  step: jax.Array  # Completed optimiser updates, int32 scalar.
+  params: Any
+  opt_state: Any
+
+
+def model_config(config) -> IFANConfig:
+  return IFANConfig.from_dict(config.model.to_dict())
+
+
+def init_params(config, rng):
+  """Fresh parameters (Xavier-uniform as the reference), computed on the host CPU.
+
+  Every device type and count gets the same values for a seed. The init runs once, so
+  it is compiled without LLVM optimisation: XLA:CPU otherwise spends minutes
+  optimising the random-number code of ~100 initialisers.
+  """
+  model = IFANWithReblur(model_config(config)) if config.use_reblur_loss else IFAN(model_config(config))
+  image = np.zeros((1, 2 * SIZE_MULTIPLE, 2 * SIZE_MULTIPLE, 3), np.float32)
+  if config.use_reblur_loss:
+    init, args = model.init, (image,) * 4
+  else:
+    init, args = functools.partial(model.init, train=True), (image,) * 3
+  with jax.default_device(jax.local_devices(backend="cpu")[0]):
+    rng = jax.device_put(rng)
+    compiled = jax.jit(init).lower(rng, *args).compile(
+        compiler_options={"xla_backend_optimization_level": 0})
+    params = compiled(rng, *args)["params"]
+  return params if config.use_reblur_loss else {"network": params}
+
+
+def init_state(config, tx: optax.GradientTransformation, rng) -> TrainState:
+  params = init_params(config, rng)
+  return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
+
+
+def training_outputs(params, batch, config):
+  """IFAN's training outputs for one per-device batch, plus `reblurred` when the reblurring loss is on."""
+  args = (batch["blurred"], batch["right"], batch["left"])
+  if config.use_reblur_loss:
+    return IFANWithReblur(model_config(config)).apply({"params": params}, *args, batch["sharp"])
+  return IFAN(model_config(config)).apply({"params": params["network"]}, *args, train=True)
+
+
+def weighted_losses(outputs, batch, config) -> dict[str, jax.Array]:
+  """The reference's loss: deblurring MSE + disparity (warp) MSE + reblurring MSE, each switchable.
+
+  Without dual-pixel data, `use_disparity_loss=False` leaves `left` and `right` unused
+  (XLA prunes the branch that reads them).
+  """
+  parts = {"deblur": config.deblur_loss_weight * losses.deblur_loss(outputs, batch["sharp"])}
+  if config.use_disparity_loss:
+    parts["disparity"] = config.disparity_loss_weight * losses.disparity_loss(outputs)
+  if config.use_reblur_loss:
+    parts["reblur"] = config.reblur_loss_weight * losses.reblur_loss(outputs, batch["blurred"])
+  parts["total"] = sum(parts.values())
+  return parts
+
+
+def train_step(state: TrainState, batch, *, config, tx: optax.GradientTransformation, learning_rate):
+  """One optimiser update on this device's share of the global batch; gradients averaged over AXIS."""
+
+  def loss_fn(params):
+    parts = weighted_losses(training_outputs(params, batch, config), batch, config)
+    return parts["total"], parts
+
+  grads, parts = jax.grad(loss_fn, has_aux=True)(state.params)
+  grads = lax.pmean(grads, AXIS)
+  updates, opt_state = tx.update(grads, state.opt_state, state.params)
+  params = optax.apply_updates(state.params, updates)
+  metrics = {f"loss/{name}": value for name, value in parts.items()}
+  metrics["train/grad_norm"] = optax.tree.norm(grads)  # Before clipping.
+  metrics["train/learning_rate"] = learning_rate(state.step)
+  metrics = lax.pmean(metrics, AXIS)
+  return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
+
+
+def replicate(tree, devices=None):
+  """Copies a host pytree onto each local device, laid out as the pmap below lays out its outputs.
+
+  The mesh axis carries the pmap's axis name, so the first step and every later one
+  hit the same compiled executable (flax's `replicate` names it differently).
+  """
+  devices = devices or jax.local_devices()
+  sharding = jax.NamedSharding(jax.sharding.Mesh(np.array(devices), (AXIS,)), jax.P(AXIS))
+  return jax.tree.map(lambda x: jax.device_put(np.stack([np.asarray(x)] * len(devices)), sharding), tree)
+
+
+def make_parallel_train_step(config, tx: optax.GradientTransformation, learning_rate, devices=None):
+  """The project's only `jax.pmap`: replicated state (donated) and a `[devices, ...]` batch in.
+
+  Returns `(state, metrics)`, with the metrics already averaged over devices (and hosts).
+  Moving to `jit` + `NamedSharding` later means changing this function only.
+  """
+  step = functools.partial(train_step, config=config, tx=tx, learning_rate=learning_rate)
+  return jax.pmap(step, axis_name=AXIS, donate_argnums=(0,), devices=devices)

@@ -1,0 +1,80 @@
+"""A tiny stand-in for `ifan_jax.data.pipeline` with the same contract, for fast training tests.
+
+Example `i` of step `s` depends only on `(seed, s, i)`, so every split of the global
+batch over processes and devices sees the same global batch.
+"""
+
+import os
+import signal
+
+import jax
+import numpy as np
+
+KEYS = ("blurred", "left", "right", "sharp")
+
+
+def _blur(image):
+  padded = np.pad(image, ((1, 1), (1, 1), (0, 0)), mode="edge")
+  h, w = image.shape[:2]
+  return sum(padded[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)) / 9
+
+
+def example(seed, step, index, size):
+  """A smooth sharp image, its blur, and the blur shifted by one pixel either way as the two views."""
+  rng = np.random.default_rng([seed, step, index])
+  sharp = _blur(rng.random((size, size, 3))).astype(np.float32)
+  blurred = _blur(_blur(sharp)).astype(np.float32)
+  return {"blurred": blurred, "left": np.roll(blurred, 1, axis=1), "right": np.roll(blurred, -1, axis=1),
+          "sharp": sharp}
+
+
+class FakeTrainIterator:
+  """Batches `[local_devices, per_device_batch, crop, crop, 3]`; can inject a NaN or a SIGTERM."""
+
+  def __init__(self, *, batch_size, crop_size, seed, nan_at_step=None, sigterm_at_step=None):
+    self.batch_size, self.crop_size, self.seed = batch_size, crop_size, seed
+    self.nan_at_step, self.sigterm_at_step = nan_at_step, sigterm_at_step
+    self.position = 0  # Batches handed out so far.
+
+  def __iter__(self):
+    return self
+
+  def __next__(self):
+    per_device = self.batch_size // jax.device_count()
+    local = jax.local_device_count() * per_device
+    first = jax.process_index() * local
+    examples = [example(self.seed, self.position, first + i, self.crop_size) for i in range(local)]
+    batch = {key: np.stack([e[key] for e in examples]).reshape(
+        jax.local_device_count(), per_device, *examples[0][key].shape) for key in KEYS}
+    self.position += 1
+    if self.position == self.nan_at_step:
+      batch["blurred"][...] = np.nan
+    if self.position == self.sigterm_at_step:
+      os.kill(os.getpid(), signal.SIGTERM)
+    return batch
+
+  def get_state(self):
+    return {"position": self.position}
+
+  def set_state(self, state):
+    self.position = state["position"]
+
+
+class FakeDatasets:
+  """Module-like: `train_iterator` and `eval_iterator` as the real pipeline."""
+
+  def __init__(self, *, eval_images=2, eval_size=(40, 48), **injections):
+    self.eval_images, self.eval_size, self.injections = eval_images, eval_size, injections
+
+  def train_iterator(self, *, dataset, data_dir, split, crop_size, batch_size, seed, num_workers,
+                     in_memory, augment):
+    del dataset, data_dir, split, num_workers, in_memory, augment
+    return FakeTrainIterator(batch_size=batch_size, crop_size=crop_size, seed=seed, **self.injections)
+
+  def eval_iterator(self, *, dataset, data_dir, split, limit):
+    del dataset, data_dir, split
+    count = self.eval_images if limit is None else min(limit, self.eval_images)
+    for index in range(count):
+      h, w = self.eval_size
+      image = example(1234, 0, index, max(h, w))
+      yield {key: value[None, :h, :w] for key, value in image.items()} | {"name": f"image{index}"}

@@ -1,0 +1,57 @@
+"""Every shipped config loads through the CLI's flag machinery, and a misspelt field is an error."""
+
+import pathlib
+import sys
+from unittest import mock
+
+import pytest
+from absl import flags
+from ml_collections import config_flags
+
+from ifan_jax.models import IFANConfig
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CONFIGS = sorted(p.stem for p in (ROOT / "configs").glob("*.py"))
+
+
+def _parse(*args):
+  """Parses `args` as `python -m ifan_jax.train` would (a fresh flag set each call).
+
+  config_flags reads `--config.<field>` overrides from sys.argv itself.
+  """
+  flag_values = flags.FlagValues()
+  holder = config_flags.DEFINE_config_file("config", None, "", flag_values=flag_values, lock_config=True)
+  argv = ["train", *args]
+  with mock.patch.object(sys, "argv", argv):
+    flag_values(argv)
+  return holder.value
+
+
+def test_all_configs_are_shipped():
+  assert CONFIGS == ["default", "dpdd", "dpdd_16bit", "dpdd_dual", "synthetic"]
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_config_loads_and_describes_a_valid_model(name):
+  config = _parse(f"--config={ROOT / 'configs' / (name + '.py')}")
+  IFANConfig.from_dict(config.model.to_dict())
+  assert config.crop_size % 8 == 0 and config.total_steps > 0
+  assert f"--config configs/{name}.py" in (ROOT / "configs" / f"{name}.py").read_text()
+
+
+def test_reference_variants():
+  dual = _parse(f"--config={ROOT / 'configs' / 'dpdd_dual.py'}")
+  sixteen = _parse(f"--config={ROOT / 'configs' / 'dpdd_16bit.py'}")
+  assert dual.model.dual_pixel and dual.dataset == "dpdd"
+  assert sixteen.model.in_bit == 16 and sixteen.dataset == "dpdd/16bit"
+
+
+def test_overrides_apply_and_a_misspelt_field_is_an_error():
+  path = ROOT / "configs" / "synthetic.py"
+  config = _parse(f"--config={path}", "--config.total_steps=7", "--config.model.channels=4",
+                  "--config.data_dir=/data")
+  assert (config.total_steps, config.model.channels, config.data_dir) == (7, 4, "/data")
+  with pytest.raises(AttributeError, match="Did you mean .total_steps. instead of .totl_steps."):
+    _parse(f"--config={path}", "--config.totl_steps=7")
+  with pytest.raises(AttributeError, match="Did you mean .channels. instead of .chanels."):
+    _parse(f"--config={path}", "--config.model.chanels=4")

@@ -1,0 +1,87 @@
+"""Data parallelism end to end in separate processes: 4 devices and 2 processes x 2 devices vs 1 device.
+
+Each run is `python -m ifan_jax.train` on fake data (tests/training/train_on_fake_data.py)
+with the tiny config; the parameters of the step-2 checkpoints are compared. The two
+processes are started by launch/local_multiprocess.sh, with a stand-in `python` that
+swaps the training module for the fake-data one.
+"""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+TESTS = pathlib.Path(__file__).resolve().parent
+ROOT = TESTS.parents[1]
+TRAIN_ARGS = [f"--config={TESTS / 'tiny_config.py'}", "--config.total_steps=2", "--config.eval_every_steps=100",
+              "--config.checkpoint_every_steps=100"]
+FAKE_TRAIN = [sys.executable, "-m", "tests.training.train_on_fake_data"]
+TIMEOUT_S = 600
+
+
+def _env(devices):
+  env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
+  env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}"
+  return env
+
+
+def _start_single(workdir, devices):
+  return subprocess.Popen(FAKE_TRAIN + TRAIN_ARGS + [f"--workdir={workdir}"], env=_env(devices), cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _stand_in_python(folder):
+  """A `python` that runs `-m ifan_jax.train ARGS` as `-m tests.training.train_on_fake_data ARGS`."""
+  path = folder / "python"
+  path.write_text(f'''#!/bin/sh
+if [ "$1" = -m ] && [ "$2" = ifan_jax.train ]; then
+  shift 2
+  exec {" ".join(FAKE_TRAIN)} "$@"
+fi
+exec {sys.executable} "$@"
+''')
+  path.chmod(0o755)
+  return path
+
+
+def _finish(process, log_dir=None):
+  output, _ = process.communicate(timeout=TIMEOUT_S)
+  if log_dir is not None:
+    output += "".join(path.read_text()[-3000:] for path in sorted(log_dir.glob("*.log")))
+  assert process.returncode == 0, output[-6000:]
+
+
+def _params_at_step_2(workdir):
+  manager = ocp.CheckpointManager(workdir / "checkpoints")
+  assert manager.all_steps() == [2]
+  return manager.restore(2, args=ocp.args.Composite(params=ocp.args.StandardRestore())).params
+
+
+def _assert_close(a, b):
+  jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=0, atol=1e-5), a, b)
+  assert sum(np.abs(x).sum() for x in jax.tree.leaves(a)) > 0
+
+
+def test_pmap_over_4_devices_and_2_processes_match_1_device(tmp_path):
+  runs = {name: tmp_path / name for name in ("one_device", "four_devices", "two_processes")}
+  single = [_start_single(runs["one_device"], 1), _start_single(runs["four_devices"], 4)]
+  env = dict(_env(1), PYTHON=str(_stand_in_python(tmp_path)))
+  multi = subprocess.Popen(
+      ["bash", str(ROOT / "launch" / "local_multiprocess.sh"), "--num_processes", "2", "--devices_per_process",
+       "2", "--log_dir", str(tmp_path / "logs"), "--"] + TRAIN_ARGS + [f"--workdir={runs['two_processes']}"],
+      env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  for process in single:
+    _finish(process)
+  _finish(multi, tmp_path / "logs")
+  assert "Joining 2 processes at localhost:" in (tmp_path / "logs" / "process_1.log").read_text()
+
+  one_device = _params_at_step_2(runs["one_device"])
+  _assert_close(_params_at_step_2(runs["four_devices"]), one_device)
+  _assert_close(_params_at_step_2(runs["two_processes"]), one_device)
+  # Each process saved its own input-pipeline state.
+  pipeline = runs["two_processes"] / "checkpoints" / "2" / "pipeline"
+  assert sorted(p.name for p in pipeline.glob("process_*.json")) == ["process_0.json", "process_1.json"]
