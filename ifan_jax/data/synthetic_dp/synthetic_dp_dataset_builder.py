@@ -56,7 +56,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   VERSION = tfds.core.Version("1.1.0")
   RELEASE_NOTES = {"1.0.0": "First release.",
-                   "1.1.0": "Every scene has an object in front of the background, so none is all in focus."}
+                   "1.1.0": "Every scene has an object in front of the background: fewer scenes entirely in focus."}
   BUILDER_CONFIGS = [DEFAULT, TINY]
 
   def __init__(self, *, num_workers: int | None = None, **kwargs):
