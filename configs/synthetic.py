@@ -18,12 +18,13 @@ def get_config():
   config = default.get_config()
   config.dataset = "synthetic_dp"
   config.model.update(channels=8, iterations=6, reblur_iterations=6, res_num=1)
-  config.crop_size = 64
-  config.batch_size = 8
-  config.total_steps = 1500
+  config.crop_size = 128
+  config.batch_size = 2
+  config.in_memory = True  # 200 decoded examples of 384x512: about 0.5 GB.
+  config.total_steps = 1200
   config.learning_rate = 1e-3
-  config.lr_decay_steps = (1000, 1250)
+  config.lr_decay_steps = (800, 1000)
   config.log_every_steps = 50
-  config.eval_every_steps = 500
-  config.checkpoint_every_steps = 500
+  config.eval_every_steps = 400
+  config.checkpoint_every_steps = 400
   return config
