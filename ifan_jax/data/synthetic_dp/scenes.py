@@ -21,7 +21,7 @@ GREY_PHOTOS = ("brick", "grass", "gravel", "camera", "moon", "coins", "text")
 @dataclasses.dataclass(frozen=True)
 class SceneConfig:
   """Ranges the scenes are drawn from. Distances in metres, lens in millimetres."""
-  max_foreground_layers: int = 3
+  max_foreground_layers: int = 3  # at least one object stands in front of the background
   background_m: tuple[float, float] = (2.0, 50.0)
   nearest_m: float = 0.4
   focal_length_mm: tuple[float, float] = (24.0, 85.0)
@@ -167,7 +167,10 @@ def plane_depth(rng: np.random.Generator, h: int, w: int, depth_m: float, slant_
 
 def random_scene(rng: np.random.Generator, h: int, w: int, config: SceneConfig) -> tuple[list[render.Layer],
                                                                                            render.ThinLens]:
-  """A background plane, up to `max_foreground_layers` objects in front of it, and a lens focused on one.
+  """A background plane, 1 to `max_foreground_layers` objects in front of it, and a lens focused on one.
+
+  At least one object, so that whatever the lens focuses on, something else is out of focus: a
+  lone fronto-parallel plane in focus would give a blurred image equal to the sharp one.
 
   `h x w` is the canvas; the lens's pixel pitch comes from `config.sensor_width_px`, not from `w`.
   """
@@ -176,7 +179,7 @@ def random_scene(rng: np.random.Generator, h: int, w: int, config: SceneConfig) 
   layers = [render.Layer(random_texture(rng, h, w), np.ones((h, w), np.float32),
                          plane_depth(rng, h, w, background_m, config.slant_probability, config.nearest_m))]
   object_depths = np.exp(rng.uniform(np.log(config.nearest_m), np.log(background_m),
-                                     int(rng.integers(0, config.max_foreground_layers + 1))))
+                                     int(rng.integers(1, config.max_foreground_layers + 1))))
   for depth in sorted(object_depths, reverse=True):
     depth_m = plane_depth(rng, h, w, float(depth), config.slant_probability, config.nearest_m)
     layers.append(render.Layer(random_texture(rng, h, w), random_mask(rng, h, w), depth_m))

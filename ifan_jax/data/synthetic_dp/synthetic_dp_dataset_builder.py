@@ -54,8 +54,9 @@ def render_png(task: tuple[int, int, int, int, int, scenes.SceneConfig]) -> dict
 class Builder(tfds.core.GeneratorBasedBuilder):
   """Synthetic dual-pixel defocus: blurred, left, right and sharp uint8 images per example."""
 
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "First release."}
+  VERSION = tfds.core.Version("1.1.0")
+  RELEASE_NOTES = {"1.0.0": "First release.",
+                   "1.1.0": "Every scene has an object in front of the background: fewer scenes entirely in focus."}
   BUILDER_CONFIGS = [DEFAULT, TINY]
 
   def __init__(self, *, num_workers: int | None = None, **kwargs):
