@@ -31,7 +31,7 @@ _TRUNKS = {
     "RBF": "trunk",
 }
 _ENCODERS = {"conv": "feature_extractor", "kconv": "filter_encoder"}
-_PREFIXES = ("module.", "Network.", "reblurNet.")
+_PREFIX = re.compile(r"^(module\.)?(Network\.|reblurNet\.)?")
 
 
 class CheckpointMismatch(ValueError):
@@ -72,13 +72,7 @@ def module_path(torch_module):
 def _strip(key):
   """`module.Network.conv1_1.0.weight` -> ('network', 'conv1_1.0.weight')."""
   part = "reblur" if "reblurNet." in key else "network"
-  for prefix in _PREFIXES:
-    if key.startswith(prefix):
-      key = key[len(prefix):]
-  for prefix in _PREFIXES:  # `module.` may come before `Network.`.
-    if key.startswith(prefix):
-      key = key[len(prefix):]
-  return part, key
+  return part, _PREFIX.sub("", key)
 
 
 def _to_flax(path, leaf, tensor):
