@@ -21,10 +21,10 @@ def get_config():
   config.crop_size = 128
   config.batch_size = 2
   config.in_memory = True  # 200 decoded examples of 384x512: about 0.5 GB.
-  config.total_steps = 1200
+  config.total_steps = 1800
   config.learning_rate = 1e-3
-  config.lr_decay_steps = (800, 1000)
+  config.lr_decay_steps = (1200, 1500)
   config.log_every_steps = 50
-  config.eval_every_steps = 400
-  config.checkpoint_every_steps = 400
+  config.eval_every_steps = 600
+  config.checkpoint_every_steps = 600
   return config

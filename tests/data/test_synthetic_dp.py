@@ -121,6 +121,30 @@ def test_examples_depend_only_on_their_seed():
   assert not np.array_equal(a["sharp"], c["sharp"])
 
 
+def test_scenes_without_visible_defocus_are_drawn_again():
+  seeds = [(0, 0, i) for i in range(6)]
+  every_scene = scenes.SceneConfig(max_input_psnr=float("inf"))
+  kept = [scenes.input_psnr(scenes.render_example(s, 32, 48, every_scene)) for s in seeds]
+  assert max(kept) > 30  # some scenes are nearly in focus ...
+  strict = scenes.SceneConfig(max_input_psnr=30.0)
+  assert all(scenes.input_psnr(scenes.render_example(s, 32, 48, strict)) <= 30 for s in seeds)  # ... not here
+  with pytest.raises(ValueError, match=r"within max_input_psnr=0.0 dB of sharp"):
+    scenes.render_example((0, 0, 0), 32, 48, scenes.SceneConfig(max_input_psnr=0.0))
+
+
+@pytest.mark.parametrize("linear", [True, False])
+def test_blurring_in_linear_light_brightens_the_srgb_image(linear):
+  config = scenes.SceneConfig(blur_in_linear_light=linear, max_input_psnr=float("inf"))
+  shifts = []
+  for i in range(8):
+    example = scenes.render_example((1, 0, i), 48, 64, config)
+    shifts.append(np.mean(images.to_float(example["blurred"]) - images.to_float(example["sharp"])))
+  if linear:  # the sRGB curve is concave: encoding a blur of linear values gives more than blurring encoded ones
+    assert np.mean(shifts) > 0.01 and min(shifts) > 0
+  else:  # a blur keeps the mean of what it blurs, up to occlusion and the window's borders
+    assert abs(np.mean(shifts)) < 0.001 and np.max(np.abs(shifts)) < 0.003
+
+
 def test_a_config_of_ones_own_is_usable_by_name(tmp_path):
   config = builder_lib.SyntheticDPConfig(name="mine", height=16, width=24, num_train=2, num_validation=1,
                                          num_test=1, seed=3)

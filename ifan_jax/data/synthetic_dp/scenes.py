@@ -27,10 +27,18 @@ class SceneConfig:
   focal_length_mm: tuple[float, float] = (24.0, 85.0)
   f_number: tuple[float, float] = (1.8, 8.0)
   slant_probability: float = 0.5  # chance that a plane is slanted rather than fronto-parallel
-  # The image is a window of a 36 mm wide sensor this many pixels across: 1680 gives DPDD's pixel
-  # pitch and so blurs of DPDD's size in pixels, whatever the image size.
-  sensor_width_px: int = 1680
+  # The image is a window of a 36 mm wide sensor this many pixels across. 512 makes a 512-wide
+  # image the whole frame: blurs about a third of DPDD's in pixels, most of them still recoverable.
+  # 1680 gives DPDD's pixel pitch (config `physical`), where a third of the pixels are blurred
+  # beyond 12 pixels.
+  sensor_width_px: int = 512
   max_coc: float = 32.0  # circles of confusion are clipped to this diameter (pixels)
+  # A scene whose blurred image comes within this PSNR (dB) of its sharp image is drawn again: like
+  # DPDD's photographs, every image shows defocus (inf keeps every scene).
+  max_input_psnr: float = 40.0
+  # True: blur in linear light, as a lens does; blurred images then come out brighter than the sharp
+  # ones in sRGB (by up to 0.04 on average on high-contrast scenes). False: blur the sRGB values.
+  blur_in_linear_light: bool = False
 
 
 def srgb_to_linear(image: np.ndarray) -> np.ndarray:
@@ -43,6 +51,8 @@ def linear_to_srgb(image: np.ndarray) -> np.ndarray:
   image = np.clip(image, 0.0, 1.0)
   return np.where(image <= 0.0031308, image * 12.92, 1.055 * image ** (1 / 2.4) - 0.055).astype(np.float32)
 
+
+_MAX_DRAWS = 100  # scenes drawn per example before max_input_psnr is declared unreachable
 
 _photo_cache: dict[str, np.ndarray] = {}
 
@@ -201,12 +211,32 @@ def random_scene(rng: np.random.Generator, h: int, w: int, config: SceneConfig) 
 def render_example(seed: tuple[int, ...], h: int, w: int, config: SceneConfig) -> dict[str, np.ndarray]:
   """Renders the scene of `seed` as sRGB uint8 `[h, w, 3]` images: sharp, left, right, blurred.
 
-  The scene is rendered on a canvas padded by the largest blur radius and cropped, so blur near the
-  borders sees real content instead of a padding rule.
+  Scenes with too little visible defocus (`config.max_input_psnr`) are drawn again from the same
+  generator, so the result still depends only on the seed.
   """
   rng = np.random.default_rng(seed)
+  for _ in range(_MAX_DRAWS):
+    images = _render_scene(rng, h, w, config)
+    if input_psnr(images) <= config.max_input_psnr:
+      return images
+  raise ValueError(f"{_MAX_DRAWS} scenes of seed {seed} ({h}x{w}) were all within max_input_psnr="
+                   f"{config.max_input_psnr} dB of sharp: raise it or widen the lens and depth ranges.")
+
+
+def input_psnr(images: dict[str, np.ndarray]) -> float:
+  """PSNR (dB) of the uint8 blurred image against the sharp one; inf when they are equal."""
+  error = np.mean((images["blurred"].astype(np.float32) - images["sharp"]) ** 2)
+  return float(10 * np.log10(255 ** 2 / error)) if error else float("inf")
+
+
+def _render_scene(rng: np.random.Generator, h: int, w: int, config: SceneConfig) -> dict[str, np.ndarray]:
+  """One random scene as uint8 images. It is rendered on a canvas padded by the largest blur radius and
+  cropped, so blur near the borders sees real content instead of a padding rule."""
   pad = int(np.ceil(config.max_coc / 2)) + 1
   layers, lens = random_scene(rng, h + 2 * pad, w + 2 * pad, config)
-  images = render.render(layers, lens, config.max_coc)
-  return {k: np.round(linear_to_srgb(v[pad:pad + h, pad:pad + w]) * 255).astype(np.uint8)
-          for k, v in images.items()}
+  if config.blur_in_linear_light:
+    images = {k: linear_to_srgb(v) for k, v in render.render(layers, lens, config.max_coc).items()}
+  else:
+    layers = [dataclasses.replace(layer, color=linear_to_srgb(layer.color)) for layer in layers]
+    images = {k: np.clip(v, 0.0, 1.0) for k, v in render.render(layers, lens, config.max_coc).items()}
+  return {k: np.round(v[pad:pad + h, pad:pad + w] * 255).astype(np.uint8) for k, v in images.items()}
