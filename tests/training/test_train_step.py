@@ -47,3 +47,15 @@ def test_without_auxiliary_losses_only_the_network_trains():
       step_lib.replicate(state), batch)
   assert set(metrics) == {"loss/deblur", "loss/total", "train/grad_norm", "train/learning_rate"}
   assert float(metrics["loss/total"][0]) == pytest.approx(float(metrics["loss/deblur"][0]))
+
+
+@pytest.mark.parametrize("use_reblur_loss", [True, False])
+def test_zero_init_output_makes_a_new_network_return_its_input(use_reblur_loss):
+  config = tiny_config(zero_init_output=True, use_reblur_loss=use_reblur_loss)
+  params = step_lib.init_params(config, jax.random.PRNGKey(0))
+  batch = next(FakeTrainIterator(batch_size=config.batch_size, crop_size=config.crop_size, seed=0))
+  batch = jax.tree.map(lambda x: x[0], batch)  # the first device's share
+  result = step_lib.training_outputs(params, batch, config)["result"]
+  np.testing.assert_array_equal(result, batch["blurred"])
+  default = step_lib.init_params(tiny_config(use_reblur_loss=use_reblur_loss), jax.random.PRNGKey(0))
+  assert np.abs(default["network"]["out_res"]["conv"]["kernel"]).max() > 0  # the reference's Xavier init
