@@ -56,8 +56,6 @@ def get_config():
   # Loop.
   config.total_steps = 600_000
   config.seed = 0  # Parameters and data order; same seed and device count give the same run.
-  # True: the output convolution starts at zero, so a new network returns its input (the reference: Xavier).
-  config.zero_init_output = False
   config.log_every_steps = 200  # Train metrics to TensorBoard and metrics.jsonl.
   config.eval_every_steps = 10_000  # Validation (and the best-by-PSNR checkpoint).
   config.checkpoint_every_steps = 10_000  # Also saved at the end and on SIGTERM.

@@ -23,7 +23,7 @@ def get_config():
   config.in_memory = True  # 200 decoded examples of 384x512: about 0.5 GB.
   # Start as the identity: with the reference's Xavier output layer the first minutes go into
   # undoing its noise (27.81 instead of 27.95 dB after 1800 steps, docs/training.md).
-  config.zero_init_output = True
+  config.model.zero_init_output = True
   config.total_steps = 1800
   config.learning_rate = 1e-3
   config.lr_decay_steps = (1200, 1500)

@@ -28,6 +28,8 @@ class IFANConfig:
   init_gain: float = 1.0  # [wi] Xavier-uniform gain of every convolution.
   filter_init_gain: float = 1.5  # [wiF] gain of the filter predictor F.
   reblur_init_gain: float = 1.0  # [wiRF] gain of the reblurring network.
+  # Not in the reference: the output convolution starts at zero, so a new network returns its input.
+  zero_init_output: bool = False
   # Inference computes each IAC iteration's filters on the fly from the predictor's
   # features instead of materialising all N*(2Ck)+N*C channels.
   fuse_filter_head: bool = True

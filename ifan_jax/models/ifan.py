@@ -113,7 +113,8 @@ class IFAN(nn.Module):
       x = UpConv(skip.shape[-1], name=f"upconv{scale}", **common)(x) + skip
       for j in range(2):
         x = ResBlock(1, ks, name=f"upconv{scale}_res{j}", **common)(x)
-    result = Conv(3, ks, name="out_res", **common)(x).astype(blurred.dtype) + blurred
+    output_gain = 0.0 if cfg.zero_init_output else cfg.init_gain  # Xavier with gain 0: zeros.
+    result = Conv(3, ks, name="out_res", **(common | {"gain": output_gain}))(x).astype(blurred.dtype) + blurred
 
     if not train:
       outputs["result"] = jnp.clip(result, 0.0, 1.0)

@@ -53,11 +53,7 @@ def init_params(config, rng):
     compiled = jax.jit(init).lower(rng, *args).compile(
         compiler_options={"xla_backend_optimization_level": 0})
     params = compiled(rng, *args)["params"]
-  params = params if config.use_reblur_loss else {"network": params}
-  if config.zero_init_output:
-    output_conv = params["network"]["out_res"]["conv"]
-    output_conv["kernel"] = jnp.zeros_like(output_conv["kernel"])
-  return params
+  return params if config.use_reblur_loss else {"network": params}
 
 
 def init_state(config, tx: optax.GradientTransformation, rng) -> TrainState:

@@ -51,7 +51,8 @@ def test_without_auxiliary_losses_only_the_network_trains():
 
 @pytest.mark.parametrize("use_reblur_loss", [True, False])
 def test_zero_init_output_makes_a_new_network_return_its_input(use_reblur_loss):
-  config = tiny_config(zero_init_output=True, use_reblur_loss=use_reblur_loss)
+  config = tiny_config(use_reblur_loss=use_reblur_loss)
+  config.model.zero_init_output = True
   params = step_lib.init_params(config, jax.random.PRNGKey(0))
   batch = next(FakeTrainIterator(batch_size=config.batch_size, crop_size=config.crop_size, seed=0))
   batch = jax.tree.map(lambda x: x[0], batch)  # the first device's share
