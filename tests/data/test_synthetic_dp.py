@@ -134,7 +134,7 @@ def test_scenes_without_visible_defocus_are_drawn_again():
 
 @pytest.mark.parametrize("linear", [True, False])
 def test_blurring_in_linear_light_brightens_the_srgb_image(linear):
-  config = scenes.SceneConfig(blur_in_linear_light=linear, max_input_psnr=float("inf"))
+  config = scenes.SceneConfig(blur_in_linear_light=linear, max_coc=32.0, max_input_psnr=float("inf"))
   shifts = []
   for i in range(8):
     example = scenes.render_example((1, 0, i), 48, 64, config)

@@ -32,7 +32,9 @@ class SceneConfig:
   # 1680 gives DPDD's pixel pitch (config `physical`), where a third of the pixels are blurred
   # beyond 12 pixels.
   sensor_width_px: int = 512
-  max_coc: float = 32.0  # circles of confusion are clipped to this diameter (pixels)
+  # Circles of confusion are clipped to this diameter (pixels). 8 keeps every blur in the range a few
+  # minutes of CPU training learn to undo (config `default`); `physical` allows 32.
+  max_coc: float = 8.0
   # A scene whose blurred image comes within this PSNR (dB) of its sharp image is drawn again: like
   # DPDD's photographs, every image shows defocus (inf keeps every scene).
   max_input_psnr: float = 40.0

@@ -39,10 +39,12 @@ class SyntheticDPConfig(tfds.core.BuilderConfig):
     return {"train": self.num_train, "validation": self.num_validation, "test": self.num_test}[split]
 
 
-DEFAULT = SyntheticDPConfig(name="default", description="384x512 images, whole frames; 200 train, 20 validation, 20 test.")
+DEFAULT = SyntheticDPConfig(name="default", description="384x512 images, whole frames, blurs up to 8 pixels; 200 "
+                            "train, 20 validation, 20 test.")
 PHYSICAL = SyntheticDPConfig(name="physical", description="As default, but blurred in linear light and 384x512 "
                              "windows of a frame 1680 pixels wide: DPDD's blur sizes; harder.",
-                             scene=scenes.SceneConfig(sensor_width_px=1680, blur_in_linear_light=True))
+                             scene=scenes.SceneConfig(sensor_width_px=1680, max_coc=32.0,
+                                                      blur_in_linear_light=True))
 TINY = SyntheticDPConfig(name="tiny", description="64x96 images, 8/4/4 examples: for tests.",
                          height=64, width=96, num_train=8, num_validation=4, num_test=4)
 
@@ -57,11 +59,12 @@ def render_png(task: tuple[int, int, int, int, int, scenes.SceneConfig]) -> dict
 class Builder(tfds.core.GeneratorBasedBuilder):
   """Synthetic dual-pixel defocus: blurred, left, right and sharp uint8 images per example."""
 
-  VERSION = tfds.core.Version("1.2.0")
+  VERSION = tfds.core.Version("1.3.0")
   RELEASE_NOTES = {"1.0.0": "First release.",
                    "1.1.0": "Every scene has an object in front of the background: fewer scenes entirely in focus.",
                    "1.2.0": "default: whole frames 512 pixels wide, sRGB values blurred, scenes within 40 dB "
-                            "of sharp redrawn; the former camera model is config physical."}
+                            "of sharp redrawn; the former camera model is config physical.",
+                   "1.3.0": "default and tiny clip circles of confusion at 8 pixels instead of 32 (physical keeps 32)."}
   BUILDER_CONFIGS = [DEFAULT, PHYSICAL, TINY]
 
   def __init__(self, *, num_workers: int | None = None, **kwargs):
