@@ -1,7 +1,6 @@
-"""Shared fixtures: the golden outputs of the official code in ../shared/golden."""
+"""Shared fixtures: the golden outputs of the official code, kept in tests/fixtures/golden."""
 
 import json
-import os
 import pathlib
 
 import jax
@@ -11,14 +10,13 @@ import pytest
 
 from ifan_jax import IFAN, IFANConfig, checkpoint
 
-GOLDEN = pathlib.Path(os.environ.get(
-    "IFAN_GOLDEN_DIR", pathlib.Path(__file__).resolve().parents[2] / "shared" / "golden"))
+GOLDEN = pathlib.Path(__file__).resolve().parent / "fixtures" / "golden"
 
 
 @pytest.fixture(scope="session")
 def golden_dir():
   # A missing fixture folder is a failure, not a skip: parity is the point of these tests.
-  assert GOLDEN.is_dir(), f"golden fixtures not found at {GOLDEN}; set IFAN_GOLDEN_DIR"
+  assert GOLDEN.is_dir(), f"golden fixtures not found at {GOLDEN}"
   return GOLDEN
 
 
