@@ -28,7 +28,6 @@ from absl import app, flags, logging
 from tqdm import tqdm
 
 from ifan_jax import IFAN, IFANConfig, ops
-from ifan_jax.ops import iac_layout
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("impls", ["xla", "pallas"], "IAC implementations to time (ifan_jax.ops.iac's impl).")
@@ -90,7 +89,7 @@ def iac_inputs(shape):
   n, k, dtype = FLAGS.iterations, FLAGS.filter_size, jnp.dtype(FLAGS.iac_dtype)
   keys = jax.random.split(jax.random.key(0), 3)
   features = jax.random.normal(keys[0], shape, dtype)
-  filters_shape = (*shape[:3], iac_layout.filter_channels(shape[-1], n, k))
+  filters_shape = (*shape[:3], ops.FilterLayout(shape[-1], n, k).total)
   filters = (0.1 * jax.random.normal(keys[1], filters_shape, jnp.float32)).astype(dtype)
   return features, filters, jax.random.normal(keys[2], shape, dtype)
 

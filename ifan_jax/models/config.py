@@ -3,7 +3,7 @@
 import dataclasses
 from typing import Any
 
-from ifan_jax.ops.iac_layout import filter_channels
+from ifan_jax.ops.iac.layout import FilterLayout
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,12 +51,12 @@ class IFANConfig:
   @property
   def filter_channels(self) -> int:
     """Channels of the predicted IAC filters: N*(2*ch4*k) + N*ch4 (15,232 by default)."""
-    return filter_channels(self.ch4, self.iterations, self.filter_size)
+    return FilterLayout(self.ch4, self.iterations, self.filter_size).total
 
   @property
   def reblur_filter_channels(self) -> int:
     """Channels of the reblurring filters for 3 image channels."""
-    return filter_channels(3, self.reblur_iterations, self.reblur_filter_size)
+    return FilterLayout(3, self.reblur_iterations, self.reblur_filter_size).total
 
   def replace(self, **changes) -> "IFANConfig":
     return dataclasses.replace(self, **changes)

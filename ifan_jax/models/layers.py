@@ -10,12 +10,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 from jax import lax
 
-NEGATIVE_SLOPE = 0.1
-
-
-def leaky_relu(x):
-  return nn.leaky_relu(x, NEGATIVE_SLOPE)
-
+from ifan_jax.ops.activation import leaky_relu
 
 def xavier_uniform(gain: float):
   """PyTorch's `xavier_uniform_(w, gain)`: bound = gain * sqrt(6 / (fan_in + fan_out))."""

@@ -1,9 +1,8 @@
-"""Custom operators of IFAN: the IAC and the disparity warp."""
+"""Custom operators of IFAN: the IAC, its activation, and the resampling of the training branches."""
 
-from ifan_jax.ops.iac import iac, iac_fused, iac_reference
-from ifan_jax.ops.iac_layout import filter_channels
-from ifan_jax.ops.iac_pallas import IACBlockSizes
+from ifan_jax.ops.activation import leaky_relu
+from ifan_jax.ops.iac import FilterLayout, IACBlockSizes, iac, iac_fused, iac_reference
 from ifan_jax.ops.resample import area_downsample, nearest_downsample, warp_horizontal
 
-__all__ = ["iac", "iac_fused", "iac_reference", "filter_channels", "IACBlockSizes", "area_downsample",
+__all__ = ["FilterLayout", "IACBlockSizes", "area_downsample", "iac", "iac_fused", "iac_reference", "leaky_relu",
            "nearest_downsample", "warp_horizontal"]

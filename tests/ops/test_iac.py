@@ -9,7 +9,6 @@ import pytest
 from jax.test_util import check_grads
 
 from ifan_jax import ops
-from ifan_jax.ops import iac_layout
 from tests.conftest import load_npz
 
 MODES = {"out_compat": dict(compat=True, act_last=True),
@@ -36,7 +35,7 @@ def test_matches_golden(golden_dir, impl, mode):
 def _random_inputs(key, b=1, h=5, w=6, c=2, n=3, k=3):
   kf, kk = jax.random.split(key)
   features = jax.random.normal(kf, (b, h, w, c))
-  filters = 0.5 * jax.random.normal(kk, (b, h, w, ops.filter_channels(c, n, k)))
+  filters = 0.5 * jax.random.normal(kk, (b, h, w, ops.FilterLayout(c, n, k).total))
   return features, filters
 
 
@@ -61,8 +60,8 @@ def test_fused_head_matches_materialised_filters(compat):
   keys = jax.random.split(jax.random.key(1), 4)
   features = jax.random.normal(keys[0], (2, 6, 7, c))
   predictor_features = jax.random.normal(keys[1], (2, 6, 7, d))
-  kernel = 0.1 * jax.random.normal(keys[2], (d, ops.filter_channels(c, n, k)))
-  bias = 0.1 * jax.random.normal(keys[3], (ops.filter_channels(c, n, k),))
+  kernel = 0.1 * jax.random.normal(keys[2], (d, ops.FilterLayout(c, n, k).total))
+  bias = 0.1 * jax.random.normal(keys[3], (ops.FilterLayout(c, n, k).total,))
   kwargs = dict(iterations=n, filter_size=k, compat=compat)
   np.testing.assert_allclose(ops.iac_fused(features, predictor_features, kernel, bias, **kwargs),
                              ops.iac(features, predictor_features @ kernel + bias, **kwargs), atol=1e-5)
@@ -105,8 +104,38 @@ def test_mismatched_sizes_are_explained():
 
 def test_iteration_major_split_is_the_reference_layout():
   c, k, n = 2, 3, 2
-  filters = jnp.arange(ops.filter_channels(c, n, k), dtype=jnp.float32)[None, None, None]
-  kernels, biases = iac_layout.split_iteration_major(filters, n, c, k)
+  layout = ops.FilterLayout(c, n, k)
+  filters = jnp.arange(layout.total, dtype=jnp.float32)[None, None, None]
+  kernels, biases = layout.split_iteration_major(filters)
   # Iteration 1, horizontal kernel, tap 2 of channel 1: channel 1*2Ck + Ck + 1*k + 2.
   assert kernels[1, 0, 0, 0, 1, 2, 1] == 1 * 2 * c * k + c * k + 1 * k + 2
   assert biases[1, 0, 0, 0, 1] == n * 2 * c * k + 1 * c + 1
+
+
+@pytest.mark.parametrize("compat", [False, True])
+def test_addressing_reads_what_passes_and_head_passes_read(compat):
+  layout = ops.FilterLayout(channels=3, iterations=2, filter_size=5)
+  filters = jnp.arange(layout.total, dtype=jnp.float32)
+  kernel = jnp.eye(layout.total)  # A head that copies its input: its columns are the filter channels.
+  weights, biases = layout.head_iteration_major(kernel, jnp.zeros(layout.total), compat)
+  by_address, head_address = layout.addressing(compat), layout.head_addressing(compat)
+  for i in range(layout.iterations):
+    vertical, horizontal, bias = layout.passes(filters, i, compat)
+    head = layout.head_passes(filters @ weights[i], compat)
+    for t in range(layout.filter_size):
+      for c in range(layout.channels):
+        column = i * by_address.iteration_stride + c * by_address.channel_stride + t * by_address.tap_stride
+        assert vertical[t, c] == head[0][t, c] == column
+        assert horizontal[t, c] == head[1][t, c] == column + by_address.horizontal_offset
+        head_column = c * head_address.channel_stride + t * head_address.tap_stride
+        assert (filters @ weights[i])[head_column] == column
+        assert (filters @ weights[i])[head_column + head_address.horizontal_offset] == horizontal[t, c]
+    for c in range(layout.channels):
+      assert bias[c] == head[2][c] == by_address.bias_offset + i * by_address.bias_iteration_stride + c
+      assert (filters @ weights[i])[head_address.bias_offset + c] == bias[c]
+
+
+def test_iterations_are_recovered_from_the_channel_count():
+  assert ops.FilterLayout.from_total(15232, channels=128, filter_size=3) == ops.FilterLayout(128, 17, 3)
+  with pytest.raises(ValueError, match=r"F.3 has 1000 channels, not a multiple of C\*\(2k\+1\) = 896"):
+    ops.FilterLayout.from_total(1000, channels=128, filter_size=3, what="F.3")

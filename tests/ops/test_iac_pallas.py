@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 from ifan_jax import ops
-from ifan_jax.ops import iac_layout
-from ifan_jax.ops.iac_pallas import IACBlockSizes, iac_pallas, iac_step_pallas
+from ifan_jax.ops.iac.pallas import IACBlockSizes, iac_pallas, iac_step_pallas
 from tests.conftest import load_npz
 
 TOL = 1e-5
@@ -26,7 +25,7 @@ def random_inputs(seed, batch, height, width, channels, iterations, filter_size)
   rng = np.random.default_rng(seed)
   features = rng.normal(size=(batch, height, width, channels)).astype(np.float32)
   filters = 0.3 * rng.normal(size=(batch, height, width,
-                                   iac_layout.filter_channels(channels, iterations, filter_size)))
+                                   ops.FilterLayout(channels, iterations, filter_size).total))
   cotangent = rng.normal(size=features.shape).astype(np.float32)
   return jnp.asarray(features), jnp.asarray(filters, jnp.float32), jnp.asarray(cotangent)
 
@@ -71,7 +70,7 @@ def test_forward_and_gradients_match_reference(case):
   for what, actual, expected in zip(("output", "features grad", "filters grad"), pallas, reference):
     assert_close(actual, expected, what)
   if case["compat"]:  # The horizontal taps are never read in compat mode.
-    unused = iac_layout.split_iteration_major(pallas[2], iterations, case["channels"], case["filter_size"])[0]
+    unused = ops.FilterLayout(case["channels"], iterations, case["filter_size"]).split_iteration_major(pallas[2])[0]
     assert not np.any(np.asarray(unused[..., 1, :, :]))
 
 
@@ -106,7 +105,7 @@ def fused_inputs(compat):
   b, h, w, c, d, n, k = 1, 5, 7, 2, 3, 2, 3
   features = jnp.asarray(rng.normal(size=(b, h, w, c)), jnp.float32)
   predictor = jnp.asarray(rng.normal(size=(b, h, w, d)), jnp.float32)
-  total = iac_layout.filter_channels(c, n, k)
+  total = ops.FilterLayout(c, n, k).total
   head_kernel = jnp.asarray(0.2 * rng.normal(size=(d, total)), jnp.float32)
   head_bias = jnp.asarray(0.1 * rng.normal(size=(total,)), jnp.float32)
   cotangent = jnp.asarray(rng.normal(size=features.shape), jnp.float32)
@@ -192,7 +191,7 @@ def lower_for_cuda(fn, *args):
 def test_lowers_for_cuda(compat):
   n, k, c = 17, 3, 128
   features = jax.ShapeDtypeStruct((1, 20, 28, c), jnp.float32)
-  filters = jax.ShapeDtypeStruct((1, 20, 28, iac_layout.filter_channels(c, n, k)), jnp.float32)
+  filters = jax.ShapeDtypeStruct((1, 20, 28, ops.FilterLayout(c, n, k).total), jnp.float32)
   forward = lambda x, f: ops.iac(x, f, iterations=n, filter_size=k, compat=compat, impl="pallas")
   grads = jax.grad(lambda x, f: jnp.sum(forward(x, f)), argnums=(0, 1))
   assert lower_for_cuda(forward, features, filters).count(TRITON_CALL) == 1

@@ -1,6 +1,6 @@
 """Pallas kernels for the IAC on NVIDIA GPUs, forward and backward, with a `jax.custom_vjp`.
 
-What one kernel computes (see `iac_definition.py` for the op): one IAC iteration on a
+What one kernel computes (see `reference.py` for the op): one IAC iteration on a
 tile of `block_h x block_w` pixels and `block_c` channels,
   out(y, x) = act(bias(y, x) + sum_s h(y, x, s) * vout(y, cx(x + s - p)))
   vout(y, x') = sum_t v(y, x', t) * X(cy(y + t - p), x')
@@ -34,9 +34,7 @@ is not tied to Hopper, and that has a CPU interpreter (`interpret=True`)
 for tests. When JAX drops it, the kernels port to `plgpu.kernel`; the CUDA lowering
 test in CI will say when. Lowering for CUDA on a machine without a GPU needs an
 abstract device under jax 0.11 (`jax.sharding.use_abstract_mesh`, see the tests).
-
-Status: the kernels match the reference in the interpreter and lower for CUDA under
-jax 0.10.2 and 0.11.2; they have not yet been compiled to PTX or run on a GPU.
+What has been checked where: docs/iac_pallas.md.
 """
 
 import dataclasses
@@ -49,7 +47,9 @@ from jax import lax
 from jax.experimental import pallas as pl
 from jax.experimental.pallas import triton as pltriton
 
-from ifan_jax.ops import iac_definition, iac_layout
+from ifan_jax.ops.activation import NEGATIVE_SLOPE
+from ifan_jax.ops.iac import reference
+from ifan_jax.ops.iac.layout import Addressing, FilterLayout
 
 Backward = Literal["pallas", "reference"]
 
@@ -84,41 +84,6 @@ class IACBlockSizes:
 
 
 @dataclasses.dataclass(frozen=True)
-class FilterLayout:
-  """Where, in a pixel's row of filter channels, iteration i's taps and bias live.
-
-  Vertical tap t of channel c is at `i*iteration_stride + c*channel_stride + t*tap_stride`,
-  the horizontal one `horizontal_offset` further (0 in compat mode: the same taps), the
-  bias at `bias_offset + i*bias_iteration_stride + c`.
-  """
-
-  width: int
-  channel_stride: int
-  tap_stride: int
-  iteration_stride: int
-  horizontal_offset: int
-  bias_offset: int
-  bias_iteration_stride: int
-
-  @classmethod
-  def reference(cls, iterations, channels, filter_size, compat):
-    """The predicted filter tensor: N groups of [vertical, horizontal] channel-major taps, then N biases."""
-    c, k = channels, filter_size
-    return cls(width=iac_layout.filter_channels(c, iterations, k), channel_stride=k, tap_stride=1,
-               iteration_stride=2 * c * k, horizontal_offset=0 if compat else c * k,
-               bias_offset=iterations * 2 * c * k, bias_iteration_stride=c)
-
-  @classmethod
-  def head(cls, channels, filter_size, compat):
-    """One iteration's columns of the fused 1x1 head (`iac_layout.head_iteration_major`): tap-major."""
-    c, k = channels, filter_size
-    passes = 1 if compat else 2
-    return cls(width=passes * k * c + c, channel_stride=1, tap_stride=c, iteration_stride=0,
-               horizontal_offset=0 if compat else k * c, bias_offset=passes * k * c,
-               bias_iteration_stride=0)
-
-
-@dataclasses.dataclass(frozen=True)
 class _Plan:
   """Everything static about one kernel launch."""
 
@@ -127,7 +92,7 @@ class _Plan:
   width: int
   channels: int
   filter_size: int
-  layout: FilterLayout
+  layout: Addressing
   blocks: IACBlockSizes
   interpret: bool
 
@@ -219,12 +184,12 @@ def _store(ref, rows, cols, value):
 
 def _activate(x, act):
   """LeakyReLU where the run-time flag `act` is set (one kernel serves every iteration)."""
-  return jnp.where(act & (x < 0), iac_definition.NEGATIVE_SLOPE * x, x)
+  return jnp.where(act & (x < 0), NEGATIVE_SLOPE * x, x)
 
 
 def _slope(y, act):
   """Derivative of `_activate`, read off its output (which has the sign of its input)."""
-  return jnp.where(act & (y < 0), iac_definition.NEGATIVE_SLOPE, 1.0)
+  return jnp.where(act & (y < 0), NEGATIVE_SLOPE, 1.0)
 
 
 def _forward_kernel(step_ref, x_ref, f_ref, out_ref, *, plan):
@@ -348,13 +313,13 @@ def _iac_rows_fwd(spec, x, f):
 def _iac_rows_bwd(spec, residuals, g):
   states, f = residuals
   if spec.backward == "reference":
-    def reference(x, f):
-      out = iac_definition.iac_reference(
+    def by_definition(x, f):
+      out = reference.iac_reference(
           spec.unflatten(x), spec.unflatten(f), iterations=spec.iterations,
           filter_size=spec.plan.filter_size, compat=spec.compat, act_last=spec.act_last)
       return out.reshape(x.shape)
 
-    return jax.vjp(reference, states[0], f)[1](g)
+    return jax.vjp(by_definition, states[0], f)[1](g)
 
   def body(carry, i):
     g, df = carry
@@ -391,9 +356,10 @@ def iac_pallas(features, filters, *, iterations, filter_size, compat=False, act_
   picks the gradient: the Pallas kernels or `jax.vjp` of `iac_reference`.
   """
   c, k = features.shape[-1], filter_size
-  iac_layout.check_shapes(features.shape, filters.shape, iterations, k)
+  layout = FilterLayout(c, iterations, k)
+  layout.check(features.shape, filters.shape)
   _check_backward(backward)
-  plan = _plan(features, FilterLayout.reference(iterations, c, k, compat), k, block_sizes, interpret)
+  plan = _plan(features, layout.addressing(compat), k, block_sizes, interpret)
   spec = _Spec(plan=plan, iterations=iterations, act_last=act_last, compat=compat, backward=backward)
   out = _iac_rows(spec, features.reshape(plan.pixels, c), filters.reshape(plan.pixels, -1))
   return spec.unflatten(out)
@@ -428,25 +394,22 @@ _step_rows.defvjp(_step_rows_fwd, _step_rows_bwd)
 
 
 def _step_reference(spec, x, slab):
-  """`iac_definition.iac_step` on `[pixels, C]` rows and a head-layout slab."""
-  p, lay = spec.plan, spec.plan.layout
-  c, k = p.channels, p.filter_size
+  """`reference.iac_step` on `[pixels, C]` rows and a head-layout slab."""
+  p = spec.plan
   lead = (p.batch, p.height, p.width)
-  vertical = slab[:, :k * c].reshape(*lead, k, c)
-  horizontal = slab[:, lay.horizontal_offset:lay.horizontal_offset + k * c].reshape(*lead, k, c)
-  bias = slab[:, lay.bias_offset:].reshape(*lead, c)
-  return iac_definition.iac_step(x.reshape(*lead, c), vertical, horizontal, bias, spec.act).reshape(x.shape)
+  passes = FilterLayout(p.channels, 1, p.filter_size).head_passes(slab.reshape(*lead, -1), spec.compat)
+  return reference.iac_step(x.reshape(*lead, p.channels), *passes, spec.act).reshape(x.shape)
 
 
 def iac_step_pallas(features, slab, *, filter_size, compat, act, block_sizes: IACBlockSizes = IACBlockSizes(),
                     interpret=False, backward: Backward = "pallas"):
   """One IAC iteration with the Pallas kernel, filters given as one iteration of the fused head.
 
-  `slab` is `[B, H, W, m]` in `iac_layout.head_iteration_major`'s column order: vertical
+  `slab` is `[B, H, W, m]` in `FilterLayout.head_iteration_major`'s column order: vertical
   taps `[k, C]`, horizontal taps `[k, C]` (absent when `compat`), bias `[C]`.
   """
   c, k = features.shape[-1], filter_size
-  layout = FilterLayout.head(c, k, compat)
+  layout = FilterLayout(c, 1, k).head_addressing(compat)
   if slab.shape[:-1] != features.shape[:-1] or slab.shape[-1] != layout.width:
     raise ValueError(f"IAC head slab {slab.shape} does not fit features {features.shape}: it needs "
                      f"{layout.width} channels for C={c}, k={k}, compat={compat}.")

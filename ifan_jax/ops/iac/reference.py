@@ -1,19 +1,14 @@
 """The IAC as defined, in plain jnp: one iteration and the whole loop, the ground truth for tests.
 
-Kept apart from `iac.py` so that every implementation (the XLA scan there, the Pallas
-kernel in `iac_pallas.py`) can import the definition without importing each other.
+Every other implementation (the XLA scan, the Pallas kernels) imports these definitions;
+none imports another implementation.
 """
 
-import jax.numpy as jnp
 from jax import lax
+import jax.numpy as jnp
 
-from ifan_jax.ops import iac_layout
-
-NEGATIVE_SLOPE = 0.1
-
-
-def leaky_relu(x):
-  return jnp.where(x >= 0, x, NEGATIVE_SLOPE * x)
+from ifan_jax.ops.activation import leaky_relu
+from ifan_jax.ops.iac.layout import FilterLayout
 
 
 def _filter_1d(x, taps, axis):
@@ -43,13 +38,9 @@ def iac_step(x, vertical, horizontal, bias, act):
 
 def iac_reference(features, filters, *, iterations, filter_size, compat=False, act_last=True):
   """Plain-jnp IAC that mirrors the definition loop for loop; the ground truth for tests."""
-  c, k = features.shape[-1], filter_size
-  iac_layout.check_shapes(features.shape, filters.shape, iterations, k)
+  layout = FilterLayout(features.shape[-1], iterations, filter_size)
+  layout.check(features.shape, filters.shape)
   x = features
   for i in range(iterations):
-    group = filters[..., i * 2 * c * k:(i + 1) * 2 * c * k]
-    vertical = iac_layout.taps_last_to_kc(group[..., :c * k], c, k)
-    horizontal = vertical if compat else iac_layout.taps_last_to_kc(group[..., c * k:], c, k)
-    bias = filters[..., iterations * 2 * c * k + i * c:iterations * 2 * c * k + (i + 1) * c]
-    x = iac_step(x, vertical, horizontal, bias, act=act_last or i < iterations - 1)
+    x = iac_step(x, *layout.passes(filters, i, compat), act=act_last or i < iterations - 1)
   return x
