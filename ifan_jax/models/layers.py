@@ -6,6 +6,7 @@ parameter names onto them.
 
 from typing import Any
 
+import dm_pix
 import flax.linen as nn
 import jax.numpy as jnp
 from jax import lax
@@ -86,9 +87,10 @@ class UpConv(nn.Module):
         padding=((1, 1), (1, 1)), dimension_numbers=("NHWC", "HWIO", "NHWC"))
     b, h, w = x.shape[:3]
     y = y.reshape(b, h + 1, w + 1, 2, 2, self.features)
-    rows = [jnp.stack([y[:, ry:ry + h, rx:rx + w, ry, rx] for rx in range(2)], axis=3) for ry in range(2)]
-    y = jnp.stack(rows, axis=2).reshape(b, 2 * h, 2 * w, self.features)  # [b, h, ry, w, rx, out]
-    return leaky_relu(y + bias.astype(self.dtype))
+    # Phase (ry, rx) of input pixel (m, n) is output pixel (2m + ry, 2n + rx): its window starts
+    # at padded (m + ry, n + rx). Gather the four into channels, then interleave them.
+    phases = jnp.concatenate([y[:, ry:ry + h, rx:rx + w, ry, rx] for ry in range(2) for rx in range(2)], axis=-1)
+    return leaky_relu(dm_pix.depth_to_space(phases, 2) + bias.astype(self.dtype))
 
 
 def _phase_kernel(kernel):
