@@ -36,7 +36,7 @@ def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.c
   if name not in ifan_jax.data.DATASETS:
     raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(ifan_jax.data.DATASETS)} "
                      "(optionally with a config, e.g. 'dpdd/16bit').")
-  builder = tfds.builder(dataset, data_dir=data_dir, file_format="array_record", **builder_kwargs)
+  builder = tfds.builder(dataset, data_dir=data_dir, **builder_kwargs)
   if builder.is_prepared():
     return builder
   if name in BUILT_ON_DEMAND:

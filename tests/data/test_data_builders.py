@@ -7,6 +7,7 @@ from etils import epath
 
 from ifan_jax.data import build, dummy_data, pipeline
 from ifan_jax.data.dpdd import dpdd_dataset_builder
+from tests.data import subprocesses
 
 DPDD = dpdd_dataset_builder.Builder
 
@@ -32,6 +33,26 @@ def test_checked_in_dummy_data_builds(tmp_path, name, splits):
   expected = {"dpdd": {"blurred", "left", "right", "sharp"}, "realdof": {"blurred", "sharp"},
               "cuhk": {"blurred"}, "pixeldp": {"blurred", "left", "right"}}[name]
   assert features == expected | {"name"}
+
+
+_PLAIN_TFDS = """
+import sys
+import tensorflow_datasets as tfds
+import ifan_jax.data  # registers the builders
+data_dir, manual_dir = sys.argv[1:]
+builder = tfds.builder('dpdd', data_dir=data_dir, allow_partial=True)
+builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+source = tfds.data_source('dpdd', data_dir=data_dir, split='test')
+print('tensorflow' in sys.modules, len(source), source[1]['name'].decode())
+"""
+
+
+def test_plain_tfds_calls_build_and_read_without_tensorflow(tmp_path):
+  manual_dir = epath.Path(dummy_data.__file__).parent / "dpdd" / "dummy_data"
+  stdout, _ = subprocesses.run(_PLAIN_TFDS, str(tmp_path), str(manual_dir), hide_tensorflow=True)
+  assert stdout.split()[-3:] == ["False", "2", "test_1"]
+  example = tfds.builder("dpdd", data_dir=str(tmp_path)).as_data_source(split="test")[1]
+  np.testing.assert_array_equal(example["sharp"], _read(manual_dir / "DPDD/test_c/target/test_1.png"))
 
 
 def test_dpdd_stores_each_file_in_its_feature_in_file_order(tmp_path):
