@@ -7,6 +7,7 @@ and restored exactly.
 """
 
 import concurrent.futures
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -19,36 +20,61 @@ import tqdm
 from absl import flags, logging
 
 import ifan_jax.data
+from ifan_jax import locks
 from ifan_jax.data import augment as augment_lib
 from ifan_jax.data import images
 
 IMAGE_FEATURES = ("blurred", "left", "right", "sharp")  # training needs all four
 BUILT_ON_DEMAND = ("synthetic_dp",)
+BUILD_WAIT_SECONDS = 4 * 3600  # how long to wait for another process's build (a full render takes minutes)
 
 
 def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.core.DatasetBuilder:
   """The TFDS builder of `dataset` ("name" or "name/config"), prepared in `data_dir` (None: TFDS's default).
 
-  `synthetic_dp` is rendered here if missing (no download needed); the others must have been built
-  from their manual downloads, and a clear error says how.
+  `synthetic_dp` is rendered here if missing (no download needed), by one process at a time; the
+  others must have been built from their manual downloads, and a clear error says how.
   """
   name = dataset.split("/")[0].split(":")[0]
   if name not in ifan_jax.data.DATASETS:
     raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(ifan_jax.data.DATASETS)} "
                      "(optionally with a config, e.g. 'dpdd/16bit').")
-  builder = tfds.builder(dataset, data_dir=data_dir, **builder_kwargs)
+  open_builder = functools.partial(tfds.builder, dataset, data_dir=data_dir, **builder_kwargs)
+  builder = open_builder()
   if builder.is_prepared():
     return builder
   if name in BUILT_ON_DEMAND:
-    logging.info("Building %s into %s (once).", dataset, builder.data_dir)
-    builder.download_and_prepare()
-    return builder
+    return _build_once(dataset, builder, open_builder)
   config = f" --config {builder.builder_config.name}" if builder.builder_config else ""
   where = f" --data_dir {data_dir}" if data_dir else ""
   raise FileNotFoundError(
       f"dataset {dataset!r} is not built in {builder.data_dir}. Build it from its download with:\n"
       f"  python -m ifan_jax.data.build {name} --manual_dir DIR{config}{where}\n"
       f"where DIR holds the files laid out as follows:\n{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}")
+
+
+def _build_once(dataset: str, builder: tfds.core.DatasetBuilder, open_builder) -> tfds.core.DatasetBuilder:
+  """Builds `dataset` under a lock file beside its folder, unless another process built it meanwhile.
+
+  Without the lock, every process of a multi-host run (or two programs) on a fresh data_dir builds,
+  and all but the first fail to rename their copy into place.
+  """
+  config_dir = builder.data_path.parent  # <data_dir>/<name>/<config>; the version folders go inside
+  if not locks.is_local(config_dir):
+    logging.warning("Building %s into %s without a lock (not a local path): if several processes share "
+                    "it, build it once beforehand with python -m ifan_jax.data.build.", dataset, builder.data_dir)
+    builder.download_and_prepare()
+    return builder
+  lock = config_dir.parent / f"{config_dir.name}.build.lock"
+  lock.parent.mkdir(parents=True, exist_ok=True)
+  with locks.exclusive(lock, what=f"the build of {dataset}", wait_seconds=BUILD_WAIT_SECONDS):
+    builder = open_builder()  # afresh: the first one's info predates a build by the lock's previous holder
+    if builder.is_prepared():
+      logging.info("%s was built by another process, in %s.", dataset, builder.data_dir)
+      return builder
+    logging.info("Building %s into %s (once).", dataset, builder.data_dir)
+    builder.download_and_prepare()
+  return builder
 
 
 def _data_source(dataset: str, data_dir: str | None, split: str):
