@@ -47,6 +47,39 @@ def test_truncated_file_is_an_error_naming_it(tmp_path, suffix):
     images.read_image(path)
 
 
+def _jpeg(rng, height, width):
+  return cv2.imencode(".jpg", dummy_data.random_image(rng, height, width))[1].tobytes()
+
+
+def _with_exif_thumbnail(jpeg: bytes, thumbnail: bytes) -> bytes:
+  """`jpeg` with an APP1 EXIF segment after SOI whose IFD1 holds `thumbnail`, as cameras write them."""
+  def long_entry(tag, value):  # tag, type LONG, count 1, value
+    return tag.to_bytes(2, "big") + (4).to_bytes(2, "big") + (1).to_bytes(4, "big") + value.to_bytes(4, "big")
+  ifd0 = (0).to_bytes(2, "big") + (14).to_bytes(4, "big")  # no entries; IFD1 follows at offset 14
+  ifd1 = (2).to_bytes(2, "big") + long_entry(0x0201, 44) + long_entry(0x0202, len(thumbnail)) + bytes(4)
+  exif = b"Exif\0\0" + b"MM\0\x2a" + (8).to_bytes(4, "big") + ifd0 + ifd1 + thumbnail  # thumbnail at 44
+  return jpeg[:2] + b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif + jpeg[2:]
+
+
+def test_jpeg_with_data_after_its_end_decodes_like_the_plain_jpeg(tmp_path):
+  jpeg = _jpeg(np.random.default_rng(0), 24, 32)
+  trailer = b"\0\0\0\x18ftypmp42" + np.random.default_rng(1).bytes(500)  # a motion photo's video
+  (tmp_path / "plain.jpg").write_bytes(jpeg)
+  (tmp_path / "motion.jpg").write_bytes(jpeg + trailer)
+  np.testing.assert_array_equal(images.read_image(tmp_path / "motion.jpg"), images.read_image(tmp_path / "plain.jpg"))
+
+
+def test_jpeg_cut_in_its_scan_is_truncated_although_its_exif_thumbnail_ends(tmp_path):
+  rng = np.random.default_rng(0)
+  jpeg = _jpeg(rng, 32, 48)
+  with_thumbnail = _with_exif_thumbnail(jpeg, _jpeg(rng, 8, 8))
+  np.testing.assert_array_equal(images.decode_pixels(with_thumbnail, "whole.jpg"), images.decode_pixels(jpeg))
+  scan_start = len(with_thumbnail) - len(jpeg) + jpeg.index(b"\xff\xda")
+  cut = with_thumbnail[:(scan_start + len(with_thumbnail)) // 2]
+  with pytest.raises(ValueError, match="cut.jpg: truncated JPEG"):
+    images.decode_pixels(cut, "cut.jpg")
+
+
 def test_garbage_and_missing_files_are_errors_naming_them(tmp_path):
   (tmp_path / "junk.png").write_bytes(b"not an image at all")
   with pytest.raises(ValueError, match="junk.png.*cannot decode"):
