@@ -1,9 +1,13 @@
 """The image reader: 8/16-bit PNG, grey and RGBA files, and clear errors for broken files."""
 
+import logging
+
 import cv2
 import numpy as np
 import pytest
+import tifffile
 
+from ifan_jax import image_io
 from ifan_jax.data import dummy_data, images
 
 
@@ -78,6 +82,25 @@ def test_jpeg_cut_in_its_scan_is_truncated_although_its_exif_thumbnail_ends(tmp_
   cut = with_thumbnail[:(scan_start + len(with_thumbnail)) // 2]
   with pytest.raises(ValueError, match="cut.jpg: truncated JPEG"):
     images.decode_pixels(cut, "cut.jpg")
+
+
+@pytest.mark.parametrize("reader", ["images", "image_io"])
+def test_multi_page_tiff_reads_page_one_and_says_so(tmp_path, caplog, reader):
+  rng = np.random.default_rng(0)
+  pages = [dummy_data.random_image(rng, 6, 8, 16), dummy_data.random_image(rng, 4, 4, 16),
+           dummy_data.random_image(rng, 6, 8, 16)]
+  path = tmp_path / "scan.tif"
+  for i, page in enumerate(pages):
+    tifffile.imwrite(path, page, photometric="rgb", append=i > 0)
+  (tmp_path / "single.tif").write_bytes(cv2.imencode(".tif", pages[0][..., ::-1])[1].tobytes())
+  with caplog.at_level(logging.WARNING):
+    if reader == "images":
+      first, single = images.read_image(path), images.read_image(tmp_path / "single.tif")
+    else:
+      first, single = (image_io.quantize(image_io.read_image(p).rgb, 16) for p in (path, tmp_path / "single.tif"))
+  np.testing.assert_array_equal(first, pages[0])
+  np.testing.assert_array_equal(single, pages[0])
+  assert [r.getMessage() for r in caplog.records] == [f"{path}: a TIFF of 3 pages; reading page 1 only."]
 
 
 def test_garbage_and_missing_files_are_errors_naming_them(tmp_path):
