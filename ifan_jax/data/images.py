@@ -13,7 +13,8 @@ from absl import logging
 from etils import epath
 from PIL import Image
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+# What the project reads end to end: ifan_jax.image_io (evaluation, deblurring) writes the same formats.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 _JPEG_START = b"\xff\xd8"  # SOI
 _JPEG_END = b"\xff\xd9"  # EOI
 _JPEG_START_OF_SCAN = 0xDA
