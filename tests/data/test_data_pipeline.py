@@ -1,6 +1,9 @@
 """Input pipeline: batch layout, determinism, exact resume, per-host sharding, evaluation order."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -145,3 +148,18 @@ def test_two_processes_on_a_fresh_data_dir_build_it_once(tmp_path):
   assert not list(data_dir.glob("synthetic_dp/tiny/incomplete*"))
   source = tfds.data_source(TINY, data_dir=str(data_dir), split="test")
   assert [source[i]["name"].decode() for i in range(len(source))] == [f"test_{i:05d}" for i in range(4)]
+
+
+def test_a_relative_data_dir_is_the_one_in_the_working_directory_of_the_call(tmp_path, monkeypatch):
+  (tmp_path / "work").mkdir()
+  subprocess.run([sys.executable, "-m", "ifan_jax.data.build", "synthetic_dp", "--config", "tiny",
+                  "--data_dir", "runs/tfds"], cwd=tmp_path / "work", check=True, capture_output=True, timeout=300,
+                 env={**os.environ, "PYTHONPATH": subprocesses.ROOT})
+  monkeypatch.chdir(tmp_path / "work")
+  assert pipeline.ensure_built(TINY, "runs/tfds").info.splits["train"].num_examples == 8
+  batches = _iterator("runs/tfds", num_threads=1)
+  examples = pipeline.eval_iterator(dataset=TINY, data_dir="runs/tfds")
+  monkeypatch.chdir(tmp_path)  # readers opened above still read runs/tfds of the first directory
+  assert next(batches)["sharp"].shape == (2, 2, 32, 32, 3)
+  assert next(examples)["name"] == "test_00000"
+  assert not (tmp_path / "runs").exists()
