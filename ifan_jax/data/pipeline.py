@@ -23,11 +23,10 @@ from etils import epath
 import ifan_jax.data
 from ifan_jax import locks
 from ifan_jax.data import augment as augment_lib
-from ifan_jax.data import images
+from ifan_jax.data import images, storage
 
 IMAGE_FEATURES = ("blurred", "left", "right", "sharp")  # training needs all four
 BUILT_ON_DEMAND = ("synthetic_dp",)
-BUILD_WAIT_SECONDS = 4 * 3600  # how long to wait for another process's build (a full render takes minutes)
 
 
 def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.core.DatasetBuilder:
@@ -47,7 +46,7 @@ def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.c
   if builder.is_prepared():
     return builder
   if name in BUILT_ON_DEMAND:
-    return _build_once(dataset, builder, open_builder)
+    return storage.prepare_once(builder, open_builder)
   config = f" --config {builder.builder_config.name}" if builder.builder_config else ""
   where = f" --data_dir {data_dir}" if data_dir else ""
   raise FileNotFoundError(
@@ -61,30 +60,6 @@ def _absolute(data_dir: str | None) -> str | None:
   if data_dir is None or not locks.is_local(data_dir):
     return data_dir
   return os.fspath(epath.Path(data_dir).expanduser().absolute())
-
-
-def _build_once(dataset: str, builder: tfds.core.DatasetBuilder, open_builder) -> tfds.core.DatasetBuilder:
-  """Builds `dataset` under a lock file beside its folder, unless another process built it meanwhile.
-
-  Without the lock, every process of a multi-host run (or two programs) on a fresh data_dir builds,
-  and all but the first fail to rename their copy into place.
-  """
-  config_dir = builder.data_path.parent  # <data_dir>/<name>/<config>; the version folders go inside
-  if not locks.is_local(config_dir):
-    logging.warning("Building %s into %s without a lock (not a local path): if several processes share "
-                    "it, build it once beforehand with python -m ifan_jax.data.build.", dataset, builder.data_dir)
-    builder.download_and_prepare()
-    return builder
-  lock = config_dir.parent / f"{config_dir.name}.build.lock"
-  lock.parent.mkdir(parents=True, exist_ok=True)
-  with locks.exclusive(lock, what=f"the build of {dataset}", wait_seconds=BUILD_WAIT_SECONDS):
-    builder = open_builder()  # afresh: the first one's info predates a build by the lock's previous holder
-    if builder.is_prepared():
-      logging.info("%s was built by another process, in %s.", dataset, builder.data_dir)
-      return builder
-    logging.info("Building %s into %s (once).", dataset, builder.data_dir)
-    builder.download_and_prepare()
-  return builder
 
 
 def _data_source(dataset: str, data_dir: str | None, split: str):
