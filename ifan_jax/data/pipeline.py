@@ -225,6 +225,7 @@ def eval_iterator(*, dataset: str, data_dir: str | None, split: str = "test",
 
 
 def _eval_example(example: dict) -> dict:
+  """A decoded example as `eval_iterator` yields it."""
   out = {f: images.crop_to_multiple(images.to_float(example[f]))[None] for f in IMAGE_FEATURES if f in example}
   name = example["name"]
   out["name"] = name.decode() if isinstance(name, bytes) else str(name)

@@ -44,7 +44,7 @@ def prepare_once(builder: tfds.core.DatasetBuilder, reopen, *, download_config=N
     return builder
   lock = config_dir.parent / f"{config_dir.name}.build.lock"
   lock.parent.mkdir(parents=True, exist_ok=True)
-  with locks.exclusive(lock, what=f"the build of {name}", wait_seconds=BUILD_WAIT_SECONDS):
+  with locks.exclusive(lock, what=f"dataset {name} (its build)", wait_seconds=BUILD_WAIT_SECONDS):
     if builder.is_prepared():
       logging.info("%s was built by another process, in %s.", name, builder.data_dir)
       return reopen()
