@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
-from ifan_jax.data import folders
+from ifan_jax.data import folders, storage
 
 
 @dataclasses.dataclass
@@ -30,7 +30,7 @@ class BitDepthConfig(tfds.core.BuilderConfig):
 EIGHT_BIT = BitDepthConfig(name="8bit", description="8-bit PNG files.", bits=8)
 
 
-class FolderBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+class FolderBuilder(storage.ArrayRecordBuilder, skip_registration=True):
   """Builds splits of scenes from folders under `manual_dir/<ROOT>` (or `manual_dir` itself)."""
 
   VERSION = tfds.core.Version("1.0.0")

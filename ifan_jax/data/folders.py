@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 
 import numpy as np
+from absl import logging
 from etils import epath
 
 from ifan_jax.data import images
@@ -27,12 +28,23 @@ class Scene:
 
 
 def list_images(folder: epath.Path) -> list[epath.Path]:
-  """The image files of `folder`, sorted by name; hidden files and `Thumbs.db` are skipped."""
+  """The image files of `folder`, sorted by name; hidden files and `Thumbs.db` are skipped silently.
+
+  Other files (a .bmp, notes) are skipped with a warning naming them, so that none goes missing unseen.
+  """
   if not folder.is_dir():
     raise FileNotFoundError(f"missing folder {folder}")
-  files = sorted((p for p in folder.iterdir()
-                  if p.suffix.lower() in images.IMAGE_SUFFIXES and not p.name.startswith(".")
-                  and p.name not in _IGNORED_FILES), key=lambda p: p.name)
+  files, others = [], []
+  for path in sorted(folder.iterdir(), key=lambda p: p.name):
+    if path.name.startswith(".") or path.name in _IGNORED_FILES:
+      continue
+    if path.suffix.lower() in images.IMAGE_SUFFIXES:
+      files.append(path)
+    elif path.is_file():
+      others.append(path.name)
+  if others:
+    more = f" and {len(others) - 10} more" if len(others) > 10 else ""
+    logging.warning("%s: skipping what is not a PNG, JPEG or TIFF image: %s%s.", folder, ", ".join(others[:10]), more)
   if not files:
     raise FileNotFoundError(f"folder {folder} has no images ({', '.join(images.IMAGE_SUFFIXES)})")
   return files

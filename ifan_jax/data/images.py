@@ -1,16 +1,25 @@
-"""The one image reader of ifan_jax: 8- and 16-bit PNG (and JPEG) files to RGB arrays, via OpenCV.
+"""The one image decoder of ifan_jax: 8- and 16-bit PNG, JPEG and TIFF files to arrays, via OpenCV.
 
-PIL cannot decode 16-bit PNGs, and TensorFlow is not needed for reading, so every image
-the project reads (dataset folders while building, evaluation inputs) goes through here.
+PIL cannot decode 16-bit PNGs, and TensorFlow is not needed for reading, so every image the
+project reads (dataset folders while building; evaluation and deblurring inputs, through
+`ifan_jax.image_io`) goes through `decode_pixels`.
 """
+
+import io
 
 import cv2
 import numpy as np
+from absl import logging
 from etils import epath
+from PIL import Image
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
-_JPEG_SUFFIXES = (".jpg", ".jpeg")
-_JPEG_END = b"\xff\xd9"
+# What the project reads end to end: ifan_jax.image_io (evaluation, deblurring) writes the same formats.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+_JPEG_START = b"\xff\xd8"  # SOI
+_JPEG_END = b"\xff\xd9"  # EOI
+_JPEG_START_OF_SCAN = 0xDA
+_JPEG_MARKERS_WITHOUT_LENGTH = frozenset([0x01, *range(0xD0, 0xD8)])  # TEM, RST0-7
+_TIFF_STARTS = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # little/big-endian, classic and BigTIFF
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_COLOR_TYPE_RGB = 2  # IHDR colour type byte (offset 25): 2 is RGB, 6 RGBA, 0 grey
 
@@ -21,14 +30,50 @@ def decode_pixels(data: bytes, name: str = "<bytes>") -> np.ndarray:
   Keeps the bit depth (uint8 or uint16) and any alpha channel. Raises ValueError naming
   `name` when the bytes are not a readable, complete 8- or 16-bit image.
   """
-  if name.lower().endswith(_JPEG_SUFFIXES) and not data.rstrip(b"\0").endswith(_JPEG_END):
-    raise ValueError(f"{name}: truncated JPEG (no end-of-image marker).")
+  if data.startswith(_JPEG_START) and not _jpeg_has_end(data):
+    raise ValueError(f"{name}: truncated JPEG (no end-of-image marker after its image data).")
   image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED) if data else None
   if image is None:
     raise ValueError(f"{name}: cannot decode the image (unreadable or truncated file).")
   if image.dtype not in (np.uint8, np.uint16):
     raise ValueError(f"{name}: unsupported pixel type {image.dtype}; expected 8- or 16-bit.")
+  if data.startswith(_TIFF_STARTS):
+    _warn_if_more_pages(data, name)
   return image
+
+
+def _warn_if_more_pages(tiff: bytes, name: str):
+  """Says when a TIFF has pages beyond the first, which OpenCV's `imdecode` reads alone."""
+  try:
+    with Image.open(io.BytesIO(tiff)) as image:
+      pages = getattr(image, "n_frames", 1)
+  # Pillow cannot parse every TIFF that OpenCV decodes (it raises many types): those go uncounted.
+  except Exception:  # pylint: disable=broad-except
+    return
+  if pages > 1:
+    logging.warning("%s: a TIFF of %d pages; reading page 1 only.", name, pages)
+
+
+def _jpeg_has_end(data: bytes) -> bool:
+  """Whether JPEG `data` has an end-of-image marker after the header of its first scan.
+
+  OpenCV 4 decodes a truncated JPEG without an error (grey where data is missing), hence the check.
+  It walks the segments from SOI by their lengths, so the end of an EXIF thumbnail inside APP1 does
+  not count; scan data cannot hold FF D9 (its FF bytes are stuffed). Bytes after the end, such as
+  the video a phone appends to a motion photo, are a trailer and fine.
+  """
+  pos = len(_JPEG_START)
+  while pos + 4 <= len(data) and data[pos] == 0xFF:
+    marker = data[pos + 1]
+    if marker == 0xFF:  # fill byte
+      pos += 1
+    elif marker in _JPEG_MARKERS_WITHOUT_LENGTH:
+      pos += 2
+    else:
+      pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+      if marker == _JPEG_START_OF_SCAN:
+        return data.find(_JPEG_END, pos) >= 0
+  return False
 
 
 def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:

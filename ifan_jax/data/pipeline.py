@@ -7,6 +7,7 @@ and restored exactly.
 """
 
 import concurrent.futures
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -17,10 +18,12 @@ import numpy as np
 import tensorflow_datasets as tfds
 import tqdm
 from absl import flags, logging
+from etils import epath
 
 import ifan_jax.data
+from ifan_jax import locks
 from ifan_jax.data import augment as augment_lib
-from ifan_jax.data import images
+from ifan_jax.data import images, storage
 
 IMAGE_FEATURES = ("blurred", "left", "right", "sharp")  # training needs all four
 BUILT_ON_DEMAND = ("synthetic_dp",)
@@ -29,26 +32,34 @@ BUILT_ON_DEMAND = ("synthetic_dp",)
 def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.core.DatasetBuilder:
   """The TFDS builder of `dataset` ("name" or "name/config"), prepared in `data_dir` (None: TFDS's default).
 
-  `synthetic_dp` is rendered here if missing (no download needed); the others must have been built
-  from their manual downloads, and a clear error says how.
+  A relative `data_dir` is taken from the current directory, once: the builder holds it absolute.
+  `synthetic_dp` is rendered here if missing (no download needed), by one process at a time; the
+  others must have been built from their manual downloads, and a clear error says how.
   """
   name = dataset.split("/")[0].split(":")[0]
   if name not in ifan_jax.data.DATASETS:
     raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(ifan_jax.data.DATASETS)} "
                      "(optionally with a config, e.g. 'dpdd/16bit').")
-  builder = tfds.builder(dataset, data_dir=data_dir, file_format="array_record", **builder_kwargs)
+  data_dir = _absolute(data_dir)
+  open_builder = functools.partial(tfds.builder, dataset, data_dir=data_dir, **builder_kwargs)
+  builder = open_builder()
   if builder.is_prepared():
     return builder
   if name in BUILT_ON_DEMAND:
-    logging.info("Building %s into %s (once).", dataset, builder.data_dir)
-    builder.download_and_prepare()
-    return builder
+    return storage.prepare_once(builder, open_builder)
   config = f" --config {builder.builder_config.name}" if builder.builder_config else ""
   where = f" --data_dir {data_dir}" if data_dir else ""
   raise FileNotFoundError(
       f"dataset {dataset!r} is not built in {builder.data_dir}. Build it from its download with:\n"
       f"  python -m ifan_jax.data.build {name} --manual_dir DIR{config}{where}\n"
       f"where DIR holds the files laid out as follows:\n{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}")
+
+
+def _absolute(data_dir: str | None) -> str | None:
+  """A local `data_dir` made absolute: the readers open their files later, maybe from another directory."""
+  if data_dir is None or not locks.is_local(data_dir):
+    return data_dir
+  return os.fspath(epath.Path(data_dir).expanduser().absolute())
 
 
 def _data_source(dataset: str, data_dir: str | None, split: str):
@@ -201,17 +212,21 @@ def train_iterator(*, dataset: str, data_dir: str | None, split: str = "train", 
   return TrainIterator(stream, fingerprint)
 
 
-def eval_iterator(*, dataset: str, data_dir: str | None, split: str = "test", limit: int | None = None):
+def eval_iterator(*, dataset: str, data_dir: str | None, split: str = "test",
+                  limit: int | None = None) -> Iterator[dict]:
   """Whole images of `split` in file order: float32 `[1, H, W, 3]` in [0, 1], H and W cut to multiples of 8.
 
   Yields 'blurred' and, where the dataset has them, 'left', 'right' and 'sharp', plus 'name' (str).
+  The dataset is opened (and a relative `data_dir` resolved) by the call, not by the first `next`.
   """
   source, _ = _data_source(dataset, data_dir, split)
   count = len(source) if limit is None else min(limit, len(source))
-  for index in range(count):
-    example = source[index]
-    out = {f: images.crop_to_multiple(images.to_float(example[f]))[None]
-           for f in IMAGE_FEATURES if f in example}
-    name = example["name"]
-    out["name"] = name.decode() if isinstance(name, bytes) else str(name)
-    yield out
+  return (_eval_example(source[index]) for index in range(count))
+
+
+def _eval_example(example: dict) -> dict:
+  """A decoded example as `eval_iterator` yields it."""
+  out = {f: images.crop_to_multiple(images.to_float(example[f]))[None] for f in IMAGE_FEATURES if f in example}
+  name = example["name"]
+  out["name"] = name.decode() if isinstance(name, bytes) else str(name)
+  return out

@@ -1,12 +1,16 @@
 """The folder-dataset builders on generated layouts: what they store and every bad-input case."""
 
+import logging
+
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 from etils import epath
 
-from ifan_jax.data import build, dummy_data, pipeline
+from ifan_jax import image_io
+from ifan_jax.data import build, dummy_data, folders, images, pipeline
 from ifan_jax.data.dpdd import dpdd_dataset_builder
+from tests.data import subprocesses
 
 DPDD = dpdd_dataset_builder.Builder
 
@@ -34,6 +38,26 @@ def test_checked_in_dummy_data_builds(tmp_path, name, splits):
   assert features == expected | {"name"}
 
 
+_PLAIN_TFDS = """
+import sys
+import tensorflow_datasets as tfds
+import ifan_jax.data  # registers the builders
+data_dir, manual_dir = sys.argv[1:]
+builder = tfds.builder('dpdd', data_dir=data_dir, allow_partial=True)
+builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+source = tfds.data_source('dpdd', data_dir=data_dir, split='test')
+print('tensorflow' in sys.modules, len(source), source[1]['name'].decode())
+"""
+
+
+def test_plain_tfds_calls_build_and_read_without_tensorflow(tmp_path):
+  manual_dir = epath.Path(dummy_data.__file__).parent / "dpdd" / "dummy_data"
+  stdout, _ = subprocesses.run(_PLAIN_TFDS, str(tmp_path), str(manual_dir), hide_tensorflow=True)
+  assert stdout.split()[-3:] == ["False", "2", "test_1"]
+  example = tfds.builder("dpdd", data_dir=str(tmp_path)).as_data_source(split="test")[1]
+  np.testing.assert_array_equal(example["sharp"], _read(manual_dir / "DPDD/test_c/target/test_1.png"))
+
+
 def test_dpdd_stores_each_file_in_its_feature_in_file_order(tmp_path):
   root = dummy_data.write_layout(DPDD, tmp_path / "manual", scenes=3, seed=7)
   builder = _build("dpdd", tmp_path / "manual", tmp_path / "data")
@@ -47,7 +71,6 @@ def test_dpdd_stores_each_file_in_its_feature_in_file_order(tmp_path):
 
 
 def _read(path):
-  from ifan_jax.data import images
   return images.read_image(path)
 
 
@@ -136,3 +159,18 @@ def test_unbuilt_dataset_says_how_to_build_it(tmp_path):
     pipeline.ensure_built("realdof", str(tmp_path))
   with pytest.raises(ValueError, match="unknown dataset 'imagenet'"):
     pipeline.ensure_built("imagenet", str(tmp_path))
+
+
+def test_folders_list_only_images_the_decoder_and_image_io_read(tmp_path, caplog):
+  rng = np.random.default_rng(0)
+  for name in ("b.png", "a.bmp", "c.TIF", ".hidden.png"):
+    dummy_data.write_image(epath.Path(tmp_path / name), dummy_data.random_image(rng, 4, 4))
+  (tmp_path / "notes.txt").write_text("not an image")
+  with caplog.at_level(logging.WARNING):
+    listed = folders.list_images(epath.Path(tmp_path))
+  assert [p.name for p in listed] == ["b.png", "c.TIF"]
+  assert [r.getMessage() for r in caplog.records] == [
+      f"{tmp_path}: skipping what is not a PNG, JPEG or TIFF image: a.bmp, notes.txt."]
+  assert sorted(images.IMAGE_SUFFIXES) == sorted(image_io.FORMATS)
+  for path in listed:
+    image_io.read_image(path)

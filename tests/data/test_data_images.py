@@ -1,9 +1,13 @@
 """The image reader: 8/16-bit PNG, grey and RGBA files, and clear errors for broken files."""
 
+import logging
+
 import cv2
 import numpy as np
 import pytest
+import tifffile
 
+from ifan_jax import image_io
 from ifan_jax.data import dummy_data, images
 
 
@@ -45,6 +49,58 @@ def test_truncated_file_is_an_error_naming_it(tmp_path, suffix):
   path.write_bytes(path.read_bytes()[:-40])
   with pytest.raises(ValueError, match=f"broken{suffix}.*truncated"):
     images.read_image(path)
+
+
+def _jpeg(rng, height, width):
+  return cv2.imencode(".jpg", dummy_data.random_image(rng, height, width))[1].tobytes()
+
+
+def _with_exif_thumbnail(jpeg: bytes, thumbnail: bytes) -> bytes:
+  """`jpeg` with an APP1 EXIF segment after SOI whose IFD1 holds `thumbnail`, as cameras write them."""
+  def long_entry(tag, value):  # tag, type LONG, count 1, value
+    return tag.to_bytes(2, "big") + (4).to_bytes(2, "big") + (1).to_bytes(4, "big") + value.to_bytes(4, "big")
+  ifd0 = (0).to_bytes(2, "big") + (14).to_bytes(4, "big")  # no entries; IFD1 follows at offset 14
+  ifd1 = (2).to_bytes(2, "big") + long_entry(0x0201, 44) + long_entry(0x0202, len(thumbnail)) + bytes(4)
+  exif = b"Exif\0\0" + b"MM\0\x2a" + (8).to_bytes(4, "big") + ifd0 + ifd1 + thumbnail  # thumbnail at 44
+  return jpeg[:2] + b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif + jpeg[2:]
+
+
+def test_jpeg_with_data_after_its_end_decodes_like_the_plain_jpeg(tmp_path):
+  jpeg = _jpeg(np.random.default_rng(0), 24, 32)
+  trailer = b"\0\0\0\x18ftypmp42" + np.random.default_rng(1).bytes(500)  # a motion photo's video
+  (tmp_path / "plain.jpg").write_bytes(jpeg)
+  (tmp_path / "motion.jpg").write_bytes(jpeg + trailer)
+  np.testing.assert_array_equal(images.read_image(tmp_path / "motion.jpg"), images.read_image(tmp_path / "plain.jpg"))
+
+
+def test_jpeg_cut_in_its_scan_is_truncated_although_its_exif_thumbnail_ends(tmp_path):
+  rng = np.random.default_rng(0)
+  jpeg = _jpeg(rng, 32, 48)
+  with_thumbnail = _with_exif_thumbnail(jpeg, _jpeg(rng, 8, 8))
+  np.testing.assert_array_equal(images.decode_pixels(with_thumbnail, "whole.jpg"), images.decode_pixels(jpeg))
+  scan_start = len(with_thumbnail) - len(jpeg) + jpeg.index(b"\xff\xda")
+  cut = with_thumbnail[:(scan_start + len(with_thumbnail)) // 2]
+  with pytest.raises(ValueError, match="cut.jpg: truncated JPEG"):
+    images.decode_pixels(cut, "cut.jpg")
+
+
+@pytest.mark.parametrize("reader", ["images", "image_io"])
+def test_multi_page_tiff_reads_page_one_and_says_so(tmp_path, caplog, reader):
+  rng = np.random.default_rng(0)
+  pages = [dummy_data.random_image(rng, 6, 8, 16), dummy_data.random_image(rng, 4, 4, 16),
+           dummy_data.random_image(rng, 6, 8, 16)]
+  path = tmp_path / "scan.tif"
+  for i, page in enumerate(pages):
+    tifffile.imwrite(path, page, photometric="rgb", append=i > 0)
+  (tmp_path / "single.tif").write_bytes(cv2.imencode(".tif", pages[0][..., ::-1])[1].tobytes())
+  with caplog.at_level(logging.WARNING):
+    if reader == "images":
+      first, single = images.read_image(path), images.read_image(tmp_path / "single.tif")
+    else:
+      first, single = (image_io.quantize(image_io.read_image(p).rgb, 16) for p in (path, tmp_path / "single.tif"))
+  np.testing.assert_array_equal(first, pages[0])
+  np.testing.assert_array_equal(single, pages[0])
+  assert [r.getMessage() for r in caplog.records] == [f"{path}: a TIFF of 3 pages; reading page 1 only."]
 
 
 def test_garbage_and_missing_files_are_errors_naming_them(tmp_path):

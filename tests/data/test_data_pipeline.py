@@ -1,12 +1,16 @@
 """Input pipeline: batch layout, determinism, exact resume, per-host sharding, evaluation order."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
 from ifan_jax.data import images, pipeline
+from tests.data import subprocesses
 
 TINY = "synthetic_dp/tiny"
 
@@ -117,3 +121,45 @@ def test_eval_crops_to_multiples_of_8_and_training_needs_dual_pixel_views(tmp_pa
   with pytest.raises(ValueError, match="'realdof' cannot train IFAN: it has no left, right"):
     pipeline.train_iterator(dataset="realdof", data_dir=str(tmp_path), split="test", crop_size=16,
                             batch_size=1, seed=0, local_device_count=1)
+
+
+_BUILD_WITH_THE_OTHER = """
+import os, sys, time
+from absl import logging
+from ifan_jax.data import pipeline
+data_dir, mine, theirs = sys.argv[1:]
+logging.set_verbosity(logging.INFO)
+open(mine, 'w').close()
+deadline = time.monotonic() + 120
+while not os.path.exists(theirs) and time.monotonic() < deadline:  # both call ensure_built at once
+  time.sleep(0.01)
+print(pipeline.ensure_built('synthetic_dp/tiny', data_dir).info.splits['train'].num_examples)
+"""
+
+
+def test_two_processes_on_a_fresh_data_dir_build_it_once(tmp_path):
+  data_dir = tmp_path / "tfds"
+  ready = [str(tmp_path / f"ready{i}") for i in range(2)]
+  processes = [subprocesses.start(_BUILD_WITH_THE_OTHER, str(data_dir), ready[i], ready[1 - i]) for i in range(2)]
+  outputs = [subprocesses.finish(p) for p in processes]
+  assert [stdout.split()[-1] for stdout, _ in outputs] == ["8", "8"]
+  logs = "".join(stderr for _, stderr in outputs)
+  assert logs.count("Building synthetic_dp/tiny/") == 1, logs[-3000:]
+  assert not list(data_dir.glob("synthetic_dp/tiny/incomplete*"))
+  source = tfds.data_source(TINY, data_dir=str(data_dir), split="test")
+  assert [source[i]["name"].decode() for i in range(len(source))] == [f"test_{i:05d}" for i in range(4)]
+
+
+def test_a_relative_data_dir_is_the_one_in_the_working_directory_of_the_call(tmp_path, monkeypatch):
+  (tmp_path / "work").mkdir()
+  subprocess.run([sys.executable, "-m", "ifan_jax.data.build", "synthetic_dp", "--config", "tiny",
+                  "--data_dir", "runs/tfds"], cwd=tmp_path / "work", check=True, capture_output=True, timeout=300,
+                 env={**os.environ, "PYTHONPATH": subprocesses.ROOT})
+  monkeypatch.chdir(tmp_path / "work")
+  assert pipeline.ensure_built(TINY, "runs/tfds").info.splits["train"].num_examples == 8
+  batches = _iterator("runs/tfds", num_threads=1)
+  examples = pipeline.eval_iterator(dataset=TINY, data_dir="runs/tfds")
+  monkeypatch.chdir(tmp_path)  # readers opened above still read runs/tfds of the first directory
+  assert next(batches)["sharp"].shape == (2, 2, 32, 32, 3)
+  assert next(examples)["name"] == "test_00000"
+  assert not (tmp_path / "runs").exists()

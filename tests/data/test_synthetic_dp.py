@@ -1,9 +1,5 @@
 """The synthetic dual-pixel dataset: thin-lens blur, half-aperture views, layered occlusion, the build."""
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -11,6 +7,7 @@ import tensorflow_datasets as tfds
 from ifan_jax.data import images, pipeline
 from ifan_jax.data.synthetic_dp import render, scenes
 from ifan_jax.data.synthetic_dp import synthetic_dp_dataset_builder as builder_lib
+from tests.data import subprocesses
 
 LENS = render.ThinLens(focal_length_mm=50.0, f_number=2.0, focus_m=2.0, width_px=1680)
 
@@ -174,16 +171,9 @@ def test_tiny_build(tiny_data_dir):
     np.testing.assert_array_equal(example[k], expected[k])
 
 
-_NO_TENSORFLOW = """
-import importlib.machinery, sys
-class Hidden(importlib.machinery.PathFinder):
-  @classmethod
-  def find_spec(cls, name, path=None, target=None):
-    if name.split('.')[0] == 'tensorflow':
-      return None
-    return importlib.machinery.PathFinder.find_spec(name, path, target)
-sys.meta_path = [Hidden if f is importlib.machinery.PathFinder else f for f in sys.meta_path]
-from ifan_jax.data import images, pipeline
+_BUILD_AND_READ = """
+import sys
+from ifan_jax.data import pipeline
 pipeline.ensure_built('synthetic_dp/tiny', sys.argv[1])
 first = next(pipeline.eval_iterator(dataset='synthetic_dp/tiny', data_dir=sys.argv[1]))
 print('tensorflow' in sys.modules, first['name'])
@@ -191,8 +181,5 @@ print('tensorflow' in sys.modules, first['name'])
 
 
 def test_building_and_reading_need_no_tensorflow(tmp_path):
-  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  result = subprocess.run([sys.executable, "-c", _NO_TENSORFLOW, str(tmp_path)], capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": root}, timeout=300)
-  assert result.returncode == 0, result.stderr[-3000:]
-  assert result.stdout.split()[-2:] == ["False", "test_00000"]
+  stdout, _ = subprocesses.run(_BUILD_AND_READ, str(tmp_path), hide_tensorflow=True)
+  assert stdout.split()[-2:] == ["False", "test_00000"]

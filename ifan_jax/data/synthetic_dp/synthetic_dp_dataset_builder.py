@@ -12,7 +12,7 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from ifan_jax.data import images
+from ifan_jax.data import images, storage
 from ifan_jax.data.synthetic_dp import scenes
 
 SPLITS = ("train", "validation", "test")
@@ -56,7 +56,7 @@ def render_png(task: tuple[int, int, int, int, int, scenes.SceneConfig]) -> dict
   return {name: images.encode_png(rendered[name]) for name in FEATURES}
 
 
-class Builder(tfds.core.GeneratorBasedBuilder):
+class Builder(storage.ArrayRecordBuilder):
   """Synthetic dual-pixel defocus: blurred, left, right and sharp uint8 images per example."""
 
   VERSION = tfds.core.Version("1.3.0")
