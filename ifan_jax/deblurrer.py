@@ -35,8 +35,8 @@ class Deblurrer:
     a training workdir (its latest checkpoint; `WORKDIR/best` for the best by validation PSNR)."""
     path = epath.Path(path)
     if path.suffix == ".pytorch":
-      from ifan_jax import convert  # pylint: disable=import-outside-toplevel
-      config, params, _ = convert.convert_state_dict(convert.load_state_dict(path))
+      from ifan_jax import torch_weights  # pylint: disable=import-outside-toplevel
+      config, params, _ = torch_weights.convert_state_dict(torch_weights.load_state_dict(path))
       return cls(config, params)
     if not path.exists():
       raise FileNotFoundError(f"No checkpoint at {path}.")

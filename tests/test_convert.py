@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ifan_jax import Deblurrer, IFANWithReblur, checkpoint, convert, losses, ops
+from ifan_jax import Deblurrer, IFANWithReblur, checkpoint, losses, ops, torch_weights
 from tests.conftest import load_npz
 
 GOLDEN_ARRAYS = {"result_train": "result", "filters": "filters", "disparity": "disparity",
@@ -21,7 +21,7 @@ def converted(request, golden_dir, tmp_path_factory):
   name = request.param
   meta = json.loads((golden_dir / "golden_meta.json").read_text())[name]
   out = tmp_path_factory.mktemp(name) / "model"
-  convert.convert_file(golden_dir / f"{name}.pytorch", out, filter_size=meta["config"]["Fs"])
+  torch_weights.convert_file(golden_dir / f"{name}.pytorch", out, filter_size=meta["config"]["Fs"])
   return name, meta, out, load_npz(golden_dir / f"{name}_io.npz")
 
 
@@ -55,7 +55,7 @@ def test_deblurrer_reproduces_golden_inference(converted):
 def test_every_key_of_the_full_official_checkpoints_maps(golden_dir, manifest, dual):
   spec = json.loads((golden_dir / manifest).read_text())
   state = {k: np.zeros(shape, np.float32) for k, shape in spec["shapes"].items()}
-  config, network, reblur = convert.convert_state_dict(state)
+  config, network, reblur = torch_weights.convert_state_dict(state)
   assert (config.iterations, config.channels, config.dual_pixel, config.res_num) == (17, 32, dual, 2)
   assert sum(x.size for x in jax.tree.leaves(network)) == spec["params_network"]
   assert sum(x.size for x in jax.tree.leaves(reblur)) == spec["params_reblur"]
@@ -68,8 +68,8 @@ def _small_state(golden_dir):
 def test_keys_without_prefixes_convert_the_same(golden_dir):
   state = _small_state(golden_dir)
   bare = {k.replace("module.", "").replace("Network.", ""): v for k, v in state.items()}
-  _, a, _ = convert.convert_state_dict(state, filter_size=5)
-  _, b, _ = convert.convert_state_dict(bare, filter_size=5)
+  _, a, _ = torch_weights.convert_state_dict(state, filter_size=5)
+  _, b, _ = torch_weights.convert_state_dict(bare, filter_size=5)
   jax.tree.map(np.testing.assert_array_equal, a, b)
 
 
@@ -83,31 +83,31 @@ def test_bad_state_dicts_list_the_offending_keys(golden_dir, tmp_path, edit, mes
   edit(state)
   path = tmp_path / "bad.pytorch"
   torch.save({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()}, path)
-  with pytest.raises(convert.CheckpointMismatch, match=message):
-    convert.convert_file(path, tmp_path / "out", filter_size=5)
+  with pytest.raises(torch_weights.CheckpointMismatch, match=message):
+    torch_weights.convert_file(path, tmp_path / "out", filter_size=5)
   assert not (tmp_path / "out").exists()
   assert [p.name for p in tmp_path.iterdir()] == ["bad.pytorch"]
 
 
 def test_wrong_filter_size_is_explained(golden_dir):
-  with pytest.raises(convert.CheckpointMismatch, match="wrong --filter_size"):
-    convert.convert_state_dict(_small_state(golden_dir), filter_size=7)
+  with pytest.raises(torch_weights.CheckpointMismatch, match="wrong --filter_size"):
+    torch_weights.convert_state_dict(_small_state(golden_dir), filter_size=7)
 
 
 def test_truncated_and_missing_files_are_named(golden_dir, tmp_path):
   truncated = tmp_path / "IFAN.pytorch"
   truncated.write_bytes((golden_dir / "ifan_small.pytorch").read_bytes()[:5000])
   with pytest.raises(ValueError, match="Cannot read .*IFAN.pytorch"):
-    convert.load_state_dict(truncated)
+    torch_weights.load_state_dict(truncated)
   with pytest.raises(FileNotFoundError, match="nothing.pytorch"):
-    convert.load_state_dict(tmp_path / "nothing.pytorch")
+    torch_weights.load_state_dict(tmp_path / "nothing.pytorch")
 
 
 def test_existing_destination_is_kept_unless_overwrite(golden_dir, tmp_path):
   (tmp_path / "model").mkdir()
   with pytest.raises(FileExistsError, match="overwrite"):
-    convert.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
-  convert.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5, overwrite=True)
+    torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
+  torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5, overwrite=True)
   assert checkpoint.is_model_dir(tmp_path / "model")
 
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from ifan_jax import Deblurrer, convert, eval_sources, evaluate, image_io, metrics
+from ifan_jax import Deblurrer, eval_sources, evaluate, image_io, metrics, torch_weights
 from ifan_jax.data import pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -129,7 +129,7 @@ def test_scores_of_an_official_checkpoint_are_those_of_the_reference_output(gold
     image_io.write_image(tmp_path / "set" / sub / "0.png", golden[key][0], bit_depth=16)
   # Its filter size is 5, so it goes through the converter (`.pytorch` files given to
   # Deblurrer.from_checkpoint directly are converted with the official filter size 3).
-  convert.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
+  torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
   deblurrer = Deblurrer.from_checkpoint(tmp_path / "model")
   scores, _ = evaluate.evaluate(deblurrer, eval_sources.open_source(f"folder:{tmp_path / 'set'}"),
                                 tmp_path / "out", num_figures=0)
