@@ -6,6 +6,8 @@ The conversion itself is `ifan_jax.torch_weights`; this module only holds the co
 line, whose flags are defined when it runs as `python -m` (see `define_flags`).
 """
 
+import sys
+
 from absl import app, flags, logging
 
 from ifan_jax import torch_weights
@@ -17,16 +19,20 @@ def define_flags():
   flags.DEFINE_integer("reblur_filter_size", 3, "Filter size of the reblurring IAC.")
   flags.DEFINE_enum("in_bit", None, ["8", "16"],
                     "Bit depth the checkpoint was trained on; default 16 if the name says 16bit, else 8.")
-  flags.DEFINE_boolean("overwrite", False, "Replace an existing model directory at DST_DIR.")
+  flags.DEFINE_boolean("overwrite", False, "Replace DST_DIR if it is an ifan_jax model directory (config.json "
+                       "and params/, nothing else); any other existing DST_DIR is left alone.")
 
 
 def main(argv):
   if len(argv) != 3:
     raise app.UsageError("usage: python -m ifan_jax.convert SRC.pytorch DST_DIR [--filter_size 3]")
   options = flags.FLAGS
-  config = torch_weights.convert_file(
-      argv[1], argv[2], filter_size=options.filter_size, reblur_filter_size=options.reblur_filter_size,
-      in_bit=int(options.in_bit) if options.in_bit else None, overwrite=options.overwrite)
+  try:
+    config = torch_weights.convert_file(
+        argv[1], argv[2], filter_size=options.filter_size, reblur_filter_size=options.reblur_filter_size,
+        in_bit=int(options.in_bit) if options.in_bit else None, overwrite=options.overwrite)
+  except (OSError, ValueError, ImportError) as e:  # Ours name the file and the fix: no traceback needed.
+    sys.exit(f"ifan_jax.convert: {e}")
   logging.info("Wrote %s (N=%d, dual_pixel=%s, iac_compat=%s).", argv[2], config.iterations,
                config.dual_pixel, config.iac_compat)
   print(f"Converted {argv[1]} -> {argv[2]}: {config}")

@@ -8,6 +8,7 @@ shapes (N*(2k+1) is all they show), so it is an argument (3 in every official ch
 The written config has `iac_compat=True`: the published weights were trained with it.
 """
 
+import os
 import re
 from collections.abc import Mapping
 
@@ -191,11 +192,17 @@ def load_state_dict(path) -> dict[str, np.ndarray]:
 
 
 def convert_file(src, dst, *, filter_size=3, reblur_filter_size=3, in_bit=None, overwrite=False):
-  """Converts `src` (.pytorch) into a model checkpoint at `dst`; nothing is written on error."""
+  """Converts `src` (.pytorch) into a model checkpoint at `dst`; nothing is written on error.
+
+  `overwrite` replaces only a model directory (see `checkpoint.check_destination`), and
+  never one that holds `src`; the destination is checked before the slow conversion.
+  """
+  src = os.path.abspath(src)
+  checkpoint.check_destination(dst, overwrite=overwrite, keep=(src,))
   if in_bit is None:
-    in_bit = 16 if "16bit" in epath.Path(src).name else 8
+    in_bit = 16 if "16bit" in os.path.basename(src) else 8
   config, network, reblur = convert_state_dict(
       load_state_dict(src), filter_size=filter_size, reblur_filter_size=reblur_filter_size, in_bit=in_bit)
-  checkpoint.save_model(dst, config, network, reblur_params=reblur, overwrite=overwrite,
-                        source=str(src))
+  checkpoint.save_model(dst, config, network, reblur_params=reblur, overwrite=overwrite, source=src,
+                        keep=(src,))
   return config

@@ -1,6 +1,8 @@
 """Official checkpoints: golden parity, every key of the full manifests, and clear errors."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -10,7 +12,9 @@ import pytest
 import torch
 
 from ifan_jax import Deblurrer, IFANWithReblur, checkpoint, losses, ops, torch_weights
-from tests.conftest import load_npz
+from tests.conftest import TINY_CONFIG, load_npz, xavier_params
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 GOLDEN_ARRAYS = {"result_train": "result", "filters": "filters", "disparity": "disparity",
                  "right_warped": "right_warped", "left_down": "left_down", "reblurred": "reblurred"}
@@ -103,17 +107,85 @@ def test_truncated_and_missing_files_are_named(golden_dir, tmp_path):
     torch_weights.load_state_dict(tmp_path / "nothing.pytorch")
 
 
+def _convert_command(args, cwd):
+  """`python -m ifan_jax.convert ARGS` from `cwd`, importing this checkout."""
+  return subprocess.run([sys.executable, "-m", "ifan_jax.convert", *map(str, args)], cwd=cwd,
+                        env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=240,
+                        check=False)
+
+
+def _snapshot(folder):
+  """Every path under `folder` with its bytes (None for folders): to check that nothing was touched."""
+  return {str(p.relative_to(folder)): None if p.is_dir() else p.read_bytes() for p in sorted(folder.rglob("*"))}
+
+
 def test_existing_destination_is_kept_unless_overwrite(golden_dir, tmp_path):
-  (tmp_path / "model").mkdir()
+  checkpoint.save_model(tmp_path / "model", TINY_CONFIG, xavier_params(TINY_CONFIG))
   with pytest.raises(FileExistsError, match="overwrite"):
     torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
-  torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5, overwrite=True)
-  assert checkpoint.is_model_dir(tmp_path / "model")
+  assert checkpoint.load_config(tmp_path / "model") == TINY_CONFIG
+  config = torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5,
+                                      overwrite=True)
+  assert checkpoint.load_config(tmp_path / "model") == config != TINY_CONFIG
+  assert sorted(os.listdir(tmp_path)) == ["model"]  # no staging or old copy left behind
 
 
-def test_command_line_converts_and_reports(golden_dir, tmp_path):
-  done = subprocess.run([sys.executable, "-m", "ifan_jax.convert", str(golden_dir / "ifan_dual_small.pytorch"),
-                         str(tmp_path / "dual"), "--filter_size=5"], capture_output=True, text=True, check=False)
+def test_overwrite_leaves_a_folder_that_is_not_a_model_untouched(golden_dir, tmp_path):
+  precious = tmp_path / "precious"
+  precious.mkdir()
+  shutil.copy(golden_dir / "ifan_small.pytorch", precious / "IFAN.pytorch")
+  (precious / "notes.txt").write_text("keep me")
+  before = _snapshot(tmp_path)
+  for dst, cwd in (("precious", tmp_path), (".", precious)):
+    proc = _convert_command([os.path.relpath(precious / "IFAN.pytorch", cwd), dst, "--overwrite",
+                             "--filter_size=5"], cwd=cwd)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert f"{precious} is not an ifan_jax model directory" in proc.stderr and "Traceback" not in proc.stderr
+    assert _snapshot(tmp_path) == before
+
+
+def test_overwrite_refuses_a_model_holding_other_files_or_the_working_directory(golden_dir, tmp_path,
+                                                                                monkeypatch):
+  model = tmp_path / "model"
+  checkpoint.save_model(model, TINY_CONFIG, xavier_params(TINY_CONFIG))
+  (model / "README").write_text("my notes")
+  before = _snapshot(tmp_path)
+  with pytest.raises(FileExistsError, match=r"holds \['README'\] besides the model"):
+    torch_weights.convert_file(golden_dir / "ifan_small.pytorch", model, filter_size=5, overwrite=True)
+  (model / "README").unlink()
+  before = _snapshot(tmp_path)
+  monkeypatch.chdir(model / checkpoint.PARAMS_DIR)
+  with pytest.raises(ValueError, match=f"lies inside {model}"):
+    torch_weights.convert_file(golden_dir / "ifan_small.pytorch", "..", filter_size=5, overwrite=True)
+  assert _snapshot(tmp_path) == before
+
+
+def test_an_interrupted_overwrite_keeps_the_old_model(tmp_path, monkeypatch):
+  model = tmp_path / "model"
+  checkpoint.save_model(model, TINY_CONFIG, xavier_params(TINY_CONFIG))
+  before = _snapshot(tmp_path)
+  path_type = type(checkpoint.epath.Path(model))
+  rename = path_type.rename
+
+  def rename_but_not_the_new_model_in(self, target):
+    if self.name.startswith(".model.tmp-"):
+      raise KeyboardInterrupt  # as if killed between the two renames
+    return rename(self, target)
+
+  monkeypatch.setattr(path_type, "rename", rename_but_not_the_new_model_in)
+  with pytest.raises(KeyboardInterrupt):
+    checkpoint.save_model(model, TINY_CONFIG.replace(iterations=3), xavier_params(TINY_CONFIG), overwrite=True)
+  assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_command_line_converts_and_reports(golden_dir, tmp_path, relative):
+  src, dst = tmp_path / "weights" / "IFAN_dual.pytorch", tmp_path / "models" / "dual"
+  src.parent.mkdir()
+  shutil.copy(golden_dir / "ifan_dual_small.pytorch", src)
+  cwd = tmp_path if relative else ROOT
+  args = [os.path.relpath(p, tmp_path) if relative else p for p in (src, dst)]
+  done = _convert_command([*args, "--filter_size=5"], cwd=cwd)
   assert done.returncode == 0, done.stderr
   assert "dual_pixel=True" in done.stdout and "iac_compat=True" in done.stdout
-  assert checkpoint.load_config(tmp_path / "dual").dual_pixel
+  assert checkpoint.load_config(dst).dual_pixel
