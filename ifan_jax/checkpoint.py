@@ -59,6 +59,18 @@ def check_destination(directory, *, overwrite=False, keep=()) -> epath.Path:
   return directory
 
 
+def _make_staging(directory):
+  """Creates the staging sibling ourselves, so an unwritable destination fails here, naming the path."""
+  staging = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}"
+  try:
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging.mkdir()
+  except OSError as e:
+    raise type(e)(f"Cannot write a model to {directory}: {e.strerror or e} ({e.filename}). "
+                  "Choose a folder you can write to.") from e
+  return staging
+
+
 def _swap_in(staging, directory):
   """Renames `staging` to `directory`; an old model there is renamed aside first and deleted last,
   so a crash at any point leaves a complete model on disk."""
@@ -79,19 +91,18 @@ def save_model(directory, config: IFANConfig, params, *, reblur_params=None, ove
                keep=()):
   """Writes `params` (the IFAN tree) and optionally the reblurring network's to `directory`.
 
-  `overwrite` and `keep`: see `check_destination`.
+  `overwrite` and `keep`: see `check_destination`. The synchronous checkpointer raises
+  orbax's errors here, with their cause, instead of leaving background threads waiting.
   """
   directory = check_destination(directory, overwrite=overwrite, keep=keep)
   tree = {"network": params}
   if reblur_params is not None:
     tree["reblur"] = reblur_params
   tree = _to_numpy(tree)
-  staging = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}"
-  staging.parent.mkdir(parents=True, exist_ok=True)
+  staging = _make_staging(directory)
   try:
-    with ocp.StandardCheckpointer() as checkpointer:
-      checkpointer.save(staging / PARAMS_DIR, tree)
-      checkpointer.wait_until_finished()
+    with ocp.Checkpointer(ocp.StandardCheckpointHandler()) as checkpointer:
+      checkpointer.save(staging / PARAMS_DIR, args=ocp.args.StandardSave(tree))
     (staging / CONFIG_FILE).write_text(json.dumps(
         {"model": config.to_dict(), "source": source}, indent=2) + "\n")
     _swap_in(staging, directory)

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
@@ -119,6 +120,18 @@ def _snapshot(folder):
   return {str(p.relative_to(folder)): None if p.is_dir() else p.read_bytes() for p in sorted(folder.rglob("*"))}
 
 
+@pytest.fixture
+def locked_dir(tmp_path):
+  """A folder in which nobody, root included, can create anything (`chattr +i`)."""
+  folder = tmp_path / "locked"
+  folder.mkdir()
+  subprocess.run(["chattr", "+i", str(folder)], check=True)
+  try:
+    yield folder
+  finally:
+    subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
 def test_existing_destination_is_kept_unless_overwrite(golden_dir, tmp_path):
   checkpoint.save_model(tmp_path / "model", TINY_CONFIG, xavier_params(TINY_CONFIG))
   with pytest.raises(FileExistsError, match="overwrite"):
@@ -176,6 +189,17 @@ def test_an_interrupted_overwrite_keeps_the_old_model(tmp_path, monkeypatch):
   with pytest.raises(KeyboardInterrupt):
     checkpoint.save_model(model, TINY_CONFIG.replace(iterations=3), xavier_params(TINY_CONFIG), overwrite=True)
   assert _snapshot(tmp_path) == before
+
+
+def test_an_unwritable_destination_fails_at_once_naming_it(golden_dir, locked_dir):
+  with pytest.raises(PermissionError, match=f"Cannot write a model to {locked_dir / 'model'}"):
+    checkpoint.save_model(locked_dir / "model", TINY_CONFIG, xavier_params(TINY_CONFIG))
+  start = time.monotonic()
+  proc = _convert_command([golden_dir / "ifan_small.pytorch", "locked/model", "--filter_size=5"],
+                          cwd=locked_dir.parent)
+  assert proc.returncode == 1 and time.monotonic() - start < 100, proc.stderr[-3000:]
+  assert f"Cannot write a model to {locked_dir / 'model'}" in proc.stderr and "Traceback" not in proc.stderr
+  assert os.listdir(locked_dir) == []
 
 
 @pytest.mark.parametrize("relative", [False, True])
