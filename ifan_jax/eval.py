@@ -5,6 +5,8 @@ with a config such as dpdd/16bit), or folder:PATH (a folder of blurred images, o
 with source/ and target/ folders like RealDOF). --checkpoint is a model directory or an
 official .pytorch file (converted on the fly). Writes per_image.csv, summary.json,
 outputs/ (8- or 16-bit like the source) and figures/ under --out, and prints a table.
+An image that cannot be read or scored is reported and skipped; the exit status is 1 if
+any image failed.
 
   python -m ifan_jax.eval --checkpoint checkpoints/IFAN --dataset dpdd --data_dir ~/tensorflow_datasets
   python -m ifan_jax.eval --checkpoint IFAN.pytorch --dataset folder:/data/RealDOF --out results/realdof
@@ -12,6 +14,7 @@ outputs/ (8- or 16-bit like the source) and figures/ under --out, and prints a t
 
 import os
 import re
+import sys
 
 from absl import app, flags, logging
 
@@ -35,6 +38,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   options = flags.FLAGS
+  if options.limit is not None and options.limit < 1:
+    raise app.UsageError(f"--limit must be at least 1 (leave it out for every image), got {options.limit}.")
   source = eval_sources.open_source(options.dataset, data_dir=options.data_dir, split=options.split,
                                     limit=options.limit)
   out_dir = options.out or os.path.join("results", re.sub(r"[^\w.-]+", "_", source.name))
@@ -44,6 +49,9 @@ def main(argv):
                                  save_outputs=options.save_outputs)
   print(evaluate.format_table(summary, label=os.path.basename(os.path.normpath(options.checkpoint))))
   print(f"Per-image scores, summary, outputs and figures: {out_dir}")
+  for failure in summary["failed"]:
+    print(f"  failed: {failure['name']}: {failure['error']}")
+  sys.exit(1 if summary["failed"] else 0)
 
 
 if __name__ == "__main__":
