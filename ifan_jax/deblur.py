@@ -59,10 +59,13 @@ def run(inputs, *, checkpoint, out_dir, left=(), right=(), tile=None, overlap=ti
   jobs = _pair_views(image_io.list_images(inputs), image_io.list_images(left), image_io.list_images(right))
   if not jobs:
     raise app.UsageError("No input images: give image files or folders holding PNG, JPEG or TIFF files.")
+  try:  # Before loading the model, which takes a while.
+    image_io.make_output_folder(out_dir)
+  except OSError as e:
+    raise app.UsageError(f"--out: {e}") from e
   deblurrer = Deblurrer.from_checkpoint(checkpoint)
   if deblurrer.config.dual_pixel and not left:
     raise app.UsageError(f"{checkpoint} is the dual-pixel IFAN: give --left and --right views.")
-  os.makedirs(out_dir, exist_ok=True)
   inputs = {os.path.realpath(p) for job in jobs for p in job if p}
   failures, taken = [], {}
   for path, left_view, right_view in tqdm(jobs, desc="deblurring", unit="image"):
@@ -94,8 +97,11 @@ def main(argv):
   if len(argv) < 2:
     raise app.UsageError("Give at least one input image or folder.")
   options = flags.FLAGS
-  failures, total = run(argv[1:], checkpoint=options.checkpoint, out_dir=options.out, left=options.left,
-                        right=options.right, tile=options.tile, overlap=options.overlap)
+  try:
+    failures, total = run(argv[1:], checkpoint=options.checkpoint, out_dir=options.out, left=options.left,
+                          right=options.right, tile=options.tile, overlap=options.overlap)
+  except (OSError, ValueError) as e:  # A missing or broken checkpoint: its message names it.
+    sys.exit(f"ifan_jax.deblur: {e}")
   print(f"Deblurred {total - len(failures)} of {total} images into {options.out}.")
   for path, error in failures:
     print(f"  failed: {error}")

@@ -18,7 +18,7 @@ import sys
 
 from absl import app, flags, logging
 
-from ifan_jax import eval_sources, evaluate
+from ifan_jax import eval_sources, evaluate, image_io
 from ifan_jax.deblurrer import Deblurrer
 
 def define_flags():
@@ -34,16 +34,28 @@ def define_flags():
   flags.DEFINE_bool("save_outputs", True, "Save every deblurred image under outputs/.")
 
 
+def _output_folder(path):
+  """Creates `path` before the model is loaded (which takes a while), or says why it cannot be used."""
+  try:
+    image_io.make_output_folder(path)
+  except OSError as e:
+    raise app.UsageError(f"--out: {e}") from e
+  return path
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   options = flags.FLAGS
   if options.limit is not None and options.limit < 1:
     raise app.UsageError(f"--limit must be at least 1 (leave it out for every image), got {options.limit}.")
-  source = eval_sources.open_source(options.dataset, data_dir=options.data_dir, split=options.split,
-                                    limit=options.limit)
-  out_dir = options.out or os.path.join("results", re.sub(r"[^\w.-]+", "_", source.name))
-  deblurrer = Deblurrer.from_checkpoint(options.checkpoint)
+  try:
+    source = eval_sources.open_source(options.dataset, data_dir=options.data_dir, split=options.split,
+                                      limit=options.limit)
+    out_dir = _output_folder(options.out or os.path.join("results", re.sub(r"[^\w.-]+", "_", source.name)))
+    deblurrer = Deblurrer.from_checkpoint(options.checkpoint)
+  except (OSError, ValueError) as e:  # Missing datasets, folders and checkpoints: their messages name them.
+    sys.exit(f"ifan_jax.eval: {e}")
   logging.info("Evaluating %s on %s into %s", options.checkpoint, source.name, out_dir)
   _, summary = evaluate.evaluate(deblurrer, source, out_dir, num_figures=options.figures,
                                  save_outputs=options.save_outputs)

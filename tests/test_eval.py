@@ -162,6 +162,17 @@ def test_limit_must_be_at_least_one(tiny_model_dir, tmp_path):
   assert not (tmp_path / "results").exists()
 
 
+def test_a_bad_output_folder_or_checkpoint_is_named_without_a_traceback(tiny_model_dir, tmp_path):
+  _write_folder(tmp_path / "set", ["a"], with_target=False, bit_depth=8)
+  (tmp_path / "results.txt").write_text("not a folder")
+  proc = _eval_command(["--checkpoint", "no/such/model", "--dataset", "folder:set", "--out", "results.txt/sub"],
+                       cwd=tmp_path)
+  assert proc.returncode == 1 and "--out: Cannot write to the folder results.txt/sub" in proc.stderr
+  proc = _eval_command(["--checkpoint", "no/such/model", "--dataset", "folder:set", "--out", "out"], cwd=tmp_path)
+  assert proc.returncode == 1 and "ifan_jax.eval: No checkpoint at" in proc.stderr and "no/such/model" in proc.stderr
+  assert "Traceback" not in proc.stderr
+
+
 def test_rotation_is_counter_clockwise_and_undone(tiny_model_dir):
   deblurrer = Deblurrer.from_checkpoint(tiny_model_dir)
   blurred = np.random.default_rng(1).random((1, 16, 40, 3), dtype=np.float32)
