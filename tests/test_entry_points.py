@@ -65,3 +65,13 @@ def test_each_command_help_lists_its_flags(module, tmp_path):
   # Boolean flags are listed as --[no]name.
   missing = [flag for flag in ENTRY_POINTS[module] if not re.search(rf"--(\[no\])?{flag[2:]}:", proc.stdout)]
   assert not missing, f"{module} --help lacks {missing}:\n{proc.stdout}"
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_build_command_writes_where_its_folders_point(tmp_path, relative):
+  (tmp_path / "elsewhere").mkdir()
+  data_dir = tmp_path / "tfds"
+  proc = _python(["-m", "ifan_jax.data.build", "synthetic_dp", "--config=tiny",
+                  f"--data_dir={'../tfds' if relative else data_dir}"], cwd=tmp_path / "elsewhere")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert (data_dir / "synthetic_dp" / "tiny").is_dir() and os.listdir(tmp_path / "elsewhere") == []

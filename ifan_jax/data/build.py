@@ -4,6 +4,8 @@
   python -m ifan_jax.data.build synthetic_dp [--config tiny]
 """
 
+import os
+
 from absl import app, flags, logging
 import tensorflow_datasets as tfds
 
@@ -23,7 +25,11 @@ def define_flags():
 
 def build(name: str, *, manual_dir: str | None, data_dir: str | None, config: str | None = None,
           allow_partial: bool = False) -> tfds.core.DatasetBuilder:
-  """Builds dataset `name` (config `config`) from `manual_dir` into `data_dir`; returns its builder."""
+  """Builds dataset `name` (config `config`) from `manual_dir` into `data_dir`; returns its builder.
+
+  Relative folders (and `~`) are resolved here, once, so that they mean what they meant to the caller.
+  """
+  manual_dir, data_dir = (os.path.abspath(os.path.expanduser(d)) if d else None for d in (manual_dir, data_dir))
   kwargs = {"allow_partial": allow_partial} if name != "synthetic_dp" else {}
   builder = tfds.builder(name, config=config, data_dir=data_dir, file_format="array_record", **kwargs)
   if name != "synthetic_dp" and not manual_dir:
