@@ -38,11 +38,12 @@ class EvalSource:
 
 def open_source(dataset: str, *, data_dir=None, split="test", limit=None) -> EvalSource:
   """`dataset` is a TFDS name (dpdd, realdof, cuhk, pixeldp, synthetic_dp, optionally "/config")
-  or "folder:PATH"."""
+  or "folder:PATH". Relative folders are resolved here, once: the examples are read later."""
   if limit is not None and limit < 1:
     raise ValueError(f"limit must be at least 1 (or None for every image), got {limit}.")
   if dataset.startswith(FOLDER_PREFIX):
     return _folder_source(dataset[len(FOLDER_PREFIX):], limit)
+  data_dir = os.path.abspath(os.path.expanduser(data_dir)) if data_dir else None
   builder = pipeline.ensure_built(dataset, data_dir)
   if split not in builder.info.splits:
     raise ValueError(f"dataset {dataset!r} has no split {split!r}; it has {', '.join(builder.info.splits)}.")
