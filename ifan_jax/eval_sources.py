@@ -101,9 +101,10 @@ def _folder_source(path, limit) -> EvalSource:
   def examples():
     for name, files in scenes:
       try:
-        yield dict(_load_scene(files), name=name)
+        example = dict(_load_scene(files), name=name)
       except ValueError as e:  # ImageReadError is one.
-        yield {"name": name, "error": str(e)}
+        example = {"name": name, "error": str(e)}
+      yield example
 
   return EvalSource(name=f"folder {root.name}", dataset="folder", split="", count=len(scenes),
                     bit_depth=_first_bit_depth(scenes), rotate=False, examples=examples)
