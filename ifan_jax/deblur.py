@@ -19,20 +19,6 @@ from tqdm import tqdm
 from ifan_jax import image_io, tiling
 from ifan_jax.deblurrer import Deblurrer
 
-_CHECKPOINT = flags.DEFINE_string(
-    "checkpoint", None, "Model directory (ours or `python -m ifan_jax.convert`'s) or an official "
-    ".pytorch file.", required=True)
-_OUT = flags.DEFINE_string("out", None, "Output folder (created if needed).", required=True)
-_TILE = flags.DEFINE_integer(
-    "tile", None, "Deblur in square tiles of this many pixels (a multiple of 8). Default: whole images, "
-    "tiled automatically only when they would not fit in memory.")
-_OVERLAP = flags.DEFINE_integer("overlap", tiling.DEFAULT_OVERLAP,
-                                "Overlap of adjacent tiles in pixels (a multiple of 8); seams are blended.")
-_LEFT = flags.DEFINE_multi_string("left", [], "Dual-pixel left views (files or folders), paired in order "
-                                  "with the inputs.")
-_RIGHT = flags.DEFINE_multi_string("right", [], "Dual-pixel right views, paired like --left.")
-
-
 def _pair_views(inputs, left, right):
   """Inputs with their (left, right) views, or (None, None) for the single-image model."""
   if not left and not right:
@@ -73,10 +59,13 @@ def run(inputs, *, checkpoint, out_dir, left=(), right=(), tile=None, overlap=ti
   jobs = _pair_views(image_io.list_images(inputs), image_io.list_images(left), image_io.list_images(right))
   if not jobs:
     raise app.UsageError("No input images: give image files or folders holding PNG, JPEG or TIFF files.")
+  try:  # Before loading the model, which takes a while.
+    image_io.make_output_folder(out_dir)
+  except OSError as e:
+    raise app.UsageError(f"--out: {e}") from e
   deblurrer = Deblurrer.from_checkpoint(checkpoint)
   if deblurrer.config.dual_pixel and not left:
     raise app.UsageError(f"{checkpoint} is the dual-pixel IFAN: give --left and --right views.")
-  os.makedirs(out_dir, exist_ok=True)
   inputs = {os.path.realpath(p) for job in jobs for p in job if p}
   failures, taken = [], {}
   for path, left_view, right_view in tqdm(jobs, desc="deblurring", unit="image"):
@@ -90,16 +79,35 @@ def run(inputs, *, checkpoint, out_dir, left=(), right=(), tile=None, overlap=ti
   return failures, len(jobs)
 
 
+def define_flags():
+  """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
+  flags.DEFINE_string("checkpoint", None, "Model directory (ours or `python -m ifan_jax.convert`'s) or an "
+                      "official .pytorch file.", required=True)
+  flags.DEFINE_string("out", None, "Output folder (created if needed).", required=True)
+  flags.DEFINE_integer("tile", None, "Deblur in square tiles of this many pixels (a multiple of 8). Default: "
+                       "whole images, tiled automatically only when they would not fit in memory.")
+  flags.DEFINE_integer("overlap", tiling.DEFAULT_OVERLAP,
+                       "Overlap of adjacent tiles in pixels (a multiple of 8); seams are blended.")
+  flags.DEFINE_multi_string("left", [], "Dual-pixel left views (files or folders), paired in order with the "
+                            "inputs.")
+  flags.DEFINE_multi_string("right", [], "Dual-pixel right views, paired like --left.")
+
+
 def main(argv):
   if len(argv) < 2:
     raise app.UsageError("Give at least one input image or folder.")
-  failures, total = run(argv[1:], checkpoint=_CHECKPOINT.value, out_dir=_OUT.value, left=_LEFT.value,
-                        right=_RIGHT.value, tile=_TILE.value, overlap=_OVERLAP.value)
-  print(f"Deblurred {total - len(failures)} of {total} images into {_OUT.value}.")
+  options = flags.FLAGS
+  try:
+    failures, total = run(argv[1:], checkpoint=options.checkpoint, out_dir=options.out, left=options.left,
+                          right=options.right, tile=options.tile, overlap=options.overlap)
+  except (OSError, ValueError) as e:  # A missing or broken checkpoint: its message names it.
+    sys.exit(f"ifan_jax.deblur: {e}")
+  print(f"Deblurred {total - len(failures)} of {total} images into {options.out}.")
   for path, error in failures:
     print(f"  failed: {error}")
   sys.exit(1 if failures else 0)
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

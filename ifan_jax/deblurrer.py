@@ -1,5 +1,7 @@
 """Deblur numpy images of any size with a trained or converted IFAN."""
 
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -32,11 +34,13 @@ class Deblurrer:
   @classmethod
   def from_checkpoint(cls, path) -> "Deblurrer":
     """Loads a model directory (ours or `python -m ifan_jax.convert`'s), an official `.pytorch` file, or
-    a training workdir (its latest checkpoint; `WORKDIR/best` for the best by validation PSNR)."""
-    path = epath.Path(path)
+    a training workdir (its latest checkpoint; `WORKDIR/best` for the best by validation PSNR).
+
+    A relative `path` is resolved here once, for every loader (orbax refuses relative paths)."""
+    path = epath.Path(os.path.abspath(path))
     if path.suffix == ".pytorch":
-      from ifan_jax import convert  # pylint: disable=import-outside-toplevel
-      config, params, _ = convert.convert_state_dict(convert.load_state_dict(path))
+      from ifan_jax import torch_weights  # pylint: disable=import-outside-toplevel
+      config, params, _ = torch_weights.convert_state_dict(torch_weights.load_state_dict(path))
       return cls(config, params)
     if not path.exists():
       raise FileNotFoundError(f"No checkpoint at {path}.")

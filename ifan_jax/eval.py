@@ -5,6 +5,8 @@ with a config such as dpdd/16bit), or folder:PATH (a folder of blurred images, o
 with source/ and target/ folders like RealDOF). --checkpoint is a model directory or an
 official .pytorch file (converted on the fly). Writes per_image.csv, summary.json,
 outputs/ (8- or 16-bit like the source) and figures/ under --out, and prints a table.
+An image that cannot be read or scored is reported and skipped; the exit status is 1 if
+any image failed.
 
   python -m ifan_jax.eval --checkpoint checkpoints/IFAN --dataset dpdd --data_dir ~/tensorflow_datasets
   python -m ifan_jax.eval --checkpoint IFAN.pytorch --dataset folder:/data/RealDOF --out results/realdof
@@ -12,38 +14,58 @@ outputs/ (8- or 16-bit like the source) and figures/ under --out, and prints a t
 
 import os
 import re
+import sys
 
 from absl import app, flags, logging
 
-from ifan_jax import eval_sources, evaluate
+from ifan_jax import eval_sources, evaluate, image_io
 from ifan_jax.deblurrer import Deblurrer
 
-_CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Model directory or official .pytorch file.",
-                                  required=True)
-_DATASET = flags.DEFINE_string("dataset", None, "dpdd | realdof | cuhk | pixeldp | synthetic_dp "
-                               "(optionally /config) | folder:PATH", required=True)
-_SPLIT = flags.DEFINE_string("split", "test", "Split of a TFDS dataset.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "TFDS data_dir the datasets were built into "
-                                "(default: TFDS's own).")
-_OUT = flags.DEFINE_string("out", None, "Output folder (default: results/<dataset>_<split>).")
-_LIMIT = flags.DEFINE_integer("limit", None, "Evaluate only the first N images.")
-_FIGURES = flags.DEFINE_integer("figures", 3, "Side-by-side figures for the first N images.")
-_SAVE_OUTPUTS = flags.DEFINE_bool("save_outputs", True, "Save every deblurred image under outputs/.")
+def define_flags():
+  """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
+  flags.DEFINE_string("checkpoint", None, "Model directory or official .pytorch file.", required=True)
+  flags.DEFINE_string("dataset", None, "dpdd | realdof | cuhk | pixeldp | synthetic_dp (optionally /config) | "
+                      "folder:PATH", required=True)
+  flags.DEFINE_string("split", "test", "Split of a TFDS dataset.")
+  flags.DEFINE_string("data_dir", None, "TFDS data_dir the datasets were built into (default: TFDS's own).")
+  flags.DEFINE_string("out", None, "Output folder (default: results/<dataset>_<split>).")
+  flags.DEFINE_integer("limit", None, "Evaluate only the first N images.")
+  flags.DEFINE_integer("figures", 3, "Side-by-side figures for the first N images.")
+  flags.DEFINE_bool("save_outputs", True, "Save every deblurred image under outputs/.")
+
+
+def _output_folder(path):
+  """Creates `path` before the model is loaded (which takes a while), or says why it cannot be used."""
+  try:
+    image_io.make_output_folder(path)
+  except OSError as e:
+    raise app.UsageError(f"--out: {e}") from e
+  return path
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
-  source = eval_sources.open_source(_DATASET.value, data_dir=_DATA_DIR.value, split=_SPLIT.value,
-                                    limit=_LIMIT.value)
-  out_dir = _OUT.value or os.path.join("results", re.sub(r"[^\w.-]+", "_", source.name))
-  deblurrer = Deblurrer.from_checkpoint(_CHECKPOINT.value)
-  logging.info("Evaluating %s on %s into %s", _CHECKPOINT.value, source.name, out_dir)
-  _, summary = evaluate.evaluate(deblurrer, source, out_dir, num_figures=_FIGURES.value,
-                                 save_outputs=_SAVE_OUTPUTS.value)
-  print(evaluate.format_table(summary, label=os.path.basename(os.path.normpath(_CHECKPOINT.value))))
+  options = flags.FLAGS
+  if options.limit is not None and options.limit < 1:
+    raise app.UsageError(f"--limit must be at least 1 (leave it out for every image), got {options.limit}.")
+  try:
+    source = eval_sources.open_source(options.dataset, data_dir=options.data_dir, split=options.split,
+                                      limit=options.limit)
+    out_dir = _output_folder(options.out or os.path.join("results", re.sub(r"[^\w.-]+", "_", source.name)))
+    deblurrer = Deblurrer.from_checkpoint(options.checkpoint)
+  except (OSError, ValueError) as e:  # Missing datasets, folders and checkpoints: their messages name them.
+    sys.exit(f"ifan_jax.eval: {e}")
+  logging.info("Evaluating %s on %s into %s", options.checkpoint, source.name, out_dir)
+  _, summary = evaluate.evaluate(deblurrer, source, out_dir, num_figures=options.figures,
+                                 save_outputs=options.save_outputs)
+  print(evaluate.format_table(summary, label=os.path.basename(os.path.normpath(options.checkpoint))))
   print(f"Per-image scores, summary, outputs and figures: {out_dir}")
+  for failure in summary["failed"]:
+    print(f"  failed: {failure['name']}: {failure['error']}")
+  sys.exit(1 if summary["failed"] else 0)
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

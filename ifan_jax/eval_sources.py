@@ -3,8 +3,11 @@
 Either way examples are dicts as `ifan_jax.data.pipeline.eval_iterator` yields them:
 'blurred' (and 'left', 'right', 'sharp' where present) float32 `[1, H, W, 3]` in [0, 1],
 cropped to multiples of 8 from the bottom and right as the reference does, plus 'name'.
+A folder's image that cannot be used comes as `{'name': ..., 'error': why}` instead, so
+that the evaluation can report it and go on.
 """
 
+import collections
 import dataclasses
 import os
 from collections.abc import Callable, Iterator
@@ -35,9 +38,12 @@ class EvalSource:
 
 def open_source(dataset: str, *, data_dir=None, split="test", limit=None) -> EvalSource:
   """`dataset` is a TFDS name (dpdd, realdof, cuhk, pixeldp, synthetic_dp, optionally "/config")
-  or "folder:PATH"."""
+  or "folder:PATH". Relative folders are resolved here, once: the examples are read later."""
+  if limit is not None and limit < 1:
+    raise ValueError(f"limit must be at least 1 (or None for every image), got {limit}.")
   if dataset.startswith(FOLDER_PREFIX):
     return _folder_source(dataset[len(FOLDER_PREFIX):], limit)
+  data_dir = os.path.abspath(os.path.expanduser(data_dir)) if data_dir else None
   builder = pipeline.ensure_built(dataset, data_dir)
   if split not in builder.info.splits:
     raise ValueError(f"dataset {dataset!r} has no split {split!r}; it has {', '.join(builder.info.splits)}.")
@@ -51,26 +57,54 @@ def open_source(dataset: str, *, data_dir=None, split="test", limit=None) -> Eva
       examples=lambda: pipeline.eval_iterator(dataset=dataset, data_dir=data_dir, split=split, limit=limit))
 
 
-def _folder_source(path, limit) -> EvalSource:
-  """A folder of blurred images, or one with `source/` (blurred) and `target/` (sharp) folders
-  whose files pair up by name, like RealDOF."""
-  root = epath.Path(path)
-  if not root.is_dir():
-    raise FileNotFoundError(f"{FOLDER_PREFIX}{path}: no such folder.")
+def _folder_scenes(root):
+  """(name, files) of each scene; a plain folder's files are named by stem, or in full where stems repeat."""
   if (root / "source").is_dir():
     layout = {"blurred": "source"}
     if (root / "target").is_dir():
       layout["sharp"] = "target"
-    scenes = [(s.name, s.files) for s in folders.pair_scenes(root, layout)]
-  else:
-    scenes = [(p.stem, {"blurred": p}) for p in folders.list_images(root)]
-  scenes = scenes[:limit]
-  bit_depth = image_io.read_image(scenes[0][1]["blurred"]).bit_depth
+    return [(s.name, s.files) for s in folders.pair_scenes(root, layout)]
+  paths = folders.list_images(root)
+  stems = collections.Counter(p.stem for p in paths)
+  return [(p.stem if stems[p.stem] == 1 else p.name, {"blurred": p}) for p in paths]
+
+
+def _load_scene(files):
+  """The example of one scene's files; a ValueError names both files when their sizes differ."""
+  photos = {k: image_io.read_image(f) for k, f in files.items()}
+  shapes = {k: p.rgb.shape[:2] for k, p in photos.items()}
+  for key, shape in shapes.items():
+    if shape != shapes["blurred"]:
+      raise ValueError(f"{files[key]} is {shape[1]}x{shape[0]} pixels but its blurred image {files['blurred']} "
+                       f"is {shapes['blurred'][1]}x{shapes['blurred'][0]}.")
+  return {k: images.crop_to_multiple(p.rgb)[None] for k, p in photos.items()}
+
+
+def _first_bit_depth(scenes):
+  """The bit depth of the first readable blurred image (8 if none is: then every image fails anyway)."""
+  for _, files in scenes:
+    try:
+      return image_io.read_image(files["blurred"]).bit_depth
+    except image_io.ImageReadError:
+      continue
+  return 8
+
+
+def _folder_source(path, limit) -> EvalSource:
+  """A folder of blurred images, or one with `source/` (blurred) and `target/` (sharp) folders
+  whose files pair up by name, like RealDOF."""
+  root = epath.Path(os.path.abspath(path))
+  if not root.is_dir():
+    raise FileNotFoundError(f"{FOLDER_PREFIX}{path}: no such folder.")
+  scenes = _folder_scenes(root)[:limit]
 
   def examples():
     for name, files in scenes:
-      example = {k: images.crop_to_multiple(image_io.read_image(f).rgb)[None] for k, f in files.items()}
-      yield dict(example, name=name)
+      try:
+        example = dict(_load_scene(files), name=name)
+      except ValueError as e:  # ImageReadError is one.
+        example = {"name": name, "error": str(e)}
+      yield example
 
-  return EvalSource(name=f"folder {os.path.basename(os.path.normpath(path))}", dataset="folder", split="",
-                    count=len(scenes), bit_depth=bit_depth, rotate=False, examples=examples)
+  return EvalSource(name=f"folder {root.name}", dataset="folder", split="", count=len(scenes),
+                    bit_depth=_first_bit_depth(scenes), rotate=False, examples=examples)

@@ -14,6 +14,7 @@ import time
 
 import jax
 import numpy as np
+from absl import logging
 from tqdm import tqdm
 
 from ifan_jax import figures, image_io, metrics
@@ -67,42 +68,67 @@ class _Timer:
     return out, time.perf_counter() - start
 
 
+def _score(timer, lpips, example):
+  """Deblurs one example and scores it against its sharp image if it has one.
+
+  A folder's example that could not be loaded carries its error, raised here like any other.
+  """
+  if "error" in example:
+    raise ValueError(example["error"])
+  out, seconds = timer(example)
+  score = ImageScore(name=example["name"], seconds=seconds)
+  sharp = example["sharp"][0] if "sharp" in example else None
+  if sharp is not None:
+    score.psnr, score.ssim, score.mae = (float(m(out["result"], sharp)) for m in
+                                         (metrics.psnr, metrics.ssim, metrics.mae))
+    score.lpips = float(lpips(out["result"], sharp))
+  return out, score
+
+
+def _save(out_dir, source, example, out, *, output, figure):
+  file_name = os.path.basename(example["name"])
+  if output:
+    image_io.write_image(os.path.join(out_dir, "outputs", f"{file_name}.png"), out["result"],
+                         bit_depth=source.bit_depth)
+  if figure:
+    figures.save_comparison(os.path.join(out_dir, "figures", f"{file_name}.png"), example["blurred"][0],
+                            out["result"], sharp=example["sharp"][0] if "sharp" in example else None,
+                            disparity=out["disparity"], title=f"{source.name}: {example['name']}")
+
+
 def evaluate(deblurrer, source: EvalSource, out_dir, *, num_figures=3, save_outputs=True):
   """Runs the protocol; writes outputs/, figures/, per_image.csv and summary.json under `out_dir`.
 
-  Returns the per-image scores and the summary (also written as JSON).
+  An image that cannot be read or scored is logged, listed under the summary's `failed`
+  and skipped. The CSV and summary are written for what was done even when the run stops
+  early (an interrupt, a crash: `complete` is then false). Returns the scores and the summary.
   """
   for folder in ("outputs", "figures"):
     os.makedirs(os.path.join(out_dir, folder), exist_ok=True)
   lpips = metrics.LPIPS()
   timer = _Timer(deblurrer, source.rotate)
-  scores = []
-  progress = tqdm(source.examples(), total=source.count, desc=source.name, unit="image")
-  for index, example in enumerate(progress):
-    out, seconds = timer(example)
-    score = ImageScore(name=example["name"], seconds=seconds)
-    blurred, sharp = example["blurred"][0], example["sharp"][0] if "sharp" in example else None
-    if sharp is not None:
-      score.psnr, score.ssim, score.mae = (float(m(out["result"], sharp)) for m in
-                                           (metrics.psnr, metrics.ssim, metrics.mae))
-      score.lpips = float(lpips(out["result"], sharp))
-    scores.append(score)
-    file_name = os.path.basename(score.name)
-    if save_outputs:
-      image_io.write_image(os.path.join(out_dir, "outputs", f"{file_name}.png"), out["result"],
-                           bit_depth=source.bit_depth)
-    if index < num_figures:
-      figures.save_comparison(os.path.join(out_dir, "figures", f"{file_name}.png"), blurred, out["result"],
-                              sharp=sharp, disparity=out["disparity"], title=f"{source.name}: {score.name}")
-  summary = summarize(scores, source)
-  write_csv(scores, os.path.join(out_dir, "per_image.csv"))
-  with open(os.path.join(out_dir, "summary.json"), "w") as f:
-    json.dump(summary, f, indent=2)
+  scores, failed, complete = [], [], False
+  try:
+    for example in tqdm(source.examples(), total=source.count, desc=source.name, unit="image"):
+      try:
+        out, score = _score(timer, lpips, example)
+        _save(out_dir, source, example, out, output=save_outputs, figure=len(scores) < num_figures)
+        scores.append(score)
+      except (ValueError, OSError) as e:  # Unreadable or mismatched images, unwritable outputs.
+        logging.error("%s skipped: %s", example["name"], e)
+        failed.append({"name": example["name"], "error": str(e)})
+    complete = True
+  finally:
+    summary = summarize(scores, source, failed=failed, complete=complete)
+    write_csv(scores, os.path.join(out_dir, "per_image.csv"))
+    with open(os.path.join(out_dir, "summary.json"), "w") as f:
+      json.dump(summary, f, indent=2)
   return scores, summary
 
 
-def summarize(scores, source: EvalSource):
-  """Means over images (None without ground truth), the device and the paper's figures if any."""
+def summarize(scores, source: EvalSource, *, failed, complete):
+  """Means over images (None without ground truth), the device, the paper's figures if any, and
+  the images that failed."""
   scored = [s for s in scores if s.psnr is not None]
   device = jax.devices()[0]
   kind = device.device_kind if device.device_kind.lower() != device.platform else ""
@@ -114,6 +140,8 @@ def summarize(scores, source: EvalSource):
       "seconds_per_image": float(np.mean([s.seconds for s in scores])) if scores else None,
       "device": f"{device.platform} {kind}".strip(),
       "paper": PAPER.get(source.dataset) if source.split == "test" else None,
+      "failed": list(failed),
+      "complete": complete,
   }
 
 

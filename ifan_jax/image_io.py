@@ -9,6 +9,7 @@ ignores the EXIF orientation of PNG and JPEG files, so we apply that one.
 
 import dataclasses
 import os
+import tempfile
 from typing import Optional
 
 import cv2
@@ -143,3 +144,16 @@ def list_images(inputs):
     else:
       files.append(item)
   return files
+
+
+def make_output_folder(path):
+  """Creates folder `path` (and its parents) and checks that files can be written in it, so that a bad
+  output folder fails before any work is done; the OSError names the folder."""
+  if os.path.exists(path) and not os.path.isdir(path):
+    raise NotADirectoryError(f"{path} is a file, not a folder: give a folder for the outputs.")
+  try:
+    os.makedirs(path, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+      pass
+  except OSError as e:
+    raise type(e)(f"Cannot write to the folder {path}: {e.strerror or e}. Choose a folder you can write to.") from e

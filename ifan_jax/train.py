@@ -11,14 +11,14 @@ from ml_collections import config_flags
 
 from ifan_jax.training import distributed, loop
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Training config file (configs/*.py).",
-                                          lock_config=True)
-_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and final metrics.")
-_COORDINATOR = flags.DEFINE_string("coordinator_address", None,
-                                   "host:port of process 0 in a multi-process run.")
-_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Processes in a multi-process run.")
-_PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index in a multi-process run.")
-flags.mark_flags_as_required(["config", "workdir"])
+def define_flags():
+  """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
+  config_flags.DEFINE_config_file("config", None, "Training config file (configs/*.py).", lock_config=True)
+  flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and final metrics.")
+  flags.DEFINE_string("coordinator_address", None, "host:port of process 0 in a multi-process run.")
+  flags.DEFINE_integer("num_processes", None, "Processes in a multi-process run.")
+  flags.DEFINE_integer("process_id", None, "This process's index in a multi-process run.")
+  flags.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv, datasets=None):
@@ -29,9 +29,11 @@ def main(argv, datasets=None):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # Before anything touches a device: joining a multi-process run must come first.
-  distributed.initialize(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
-  loop.train_and_evaluate(_CONFIG.value, _WORKDIR.value, datasets=datasets)
+  options = flags.FLAGS
+  distributed.initialize(options.coordinator_address, options.num_processes, options.process_id)
+  loop.train_and_evaluate(options.config, options.workdir, datasets=datasets)
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

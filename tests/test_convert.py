@@ -1,16 +1,21 @@
 """Official checkpoints: golden parity, every key of the full manifests, and clear errors."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
 import pytest
 import torch
 
-from ifan_jax import Deblurrer, IFANWithReblur, checkpoint, convert, losses, ops
-from tests.conftest import load_npz
+from ifan_jax import Deblurrer, IFANWithReblur, checkpoint, losses, ops, torch_weights
+from tests.conftest import TINY_CONFIG, load_npz, xavier_params
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 GOLDEN_ARRAYS = {"result_train": "result", "filters": "filters", "disparity": "disparity",
                  "right_warped": "right_warped", "left_down": "left_down", "reblurred": "reblurred"}
@@ -21,7 +26,7 @@ def converted(request, golden_dir, tmp_path_factory):
   name = request.param
   meta = json.loads((golden_dir / "golden_meta.json").read_text())[name]
   out = tmp_path_factory.mktemp(name) / "model"
-  convert.convert_file(golden_dir / f"{name}.pytorch", out, filter_size=meta["config"]["Fs"])
+  torch_weights.convert_file(golden_dir / f"{name}.pytorch", out, filter_size=meta["config"]["Fs"])
   return name, meta, out, load_npz(golden_dir / f"{name}_io.npz")
 
 
@@ -55,7 +60,7 @@ def test_deblurrer_reproduces_golden_inference(converted):
 def test_every_key_of_the_full_official_checkpoints_maps(golden_dir, manifest, dual):
   spec = json.loads((golden_dir / manifest).read_text())
   state = {k: np.zeros(shape, np.float32) for k, shape in spec["shapes"].items()}
-  config, network, reblur = convert.convert_state_dict(state)
+  config, network, reblur = torch_weights.convert_state_dict(state)
   assert (config.iterations, config.channels, config.dual_pixel, config.res_num) == (17, 32, dual, 2)
   assert sum(x.size for x in jax.tree.leaves(network)) == spec["params_network"]
   assert sum(x.size for x in jax.tree.leaves(reblur)) == spec["params_reblur"]
@@ -68,8 +73,8 @@ def _small_state(golden_dir):
 def test_keys_without_prefixes_convert_the_same(golden_dir):
   state = _small_state(golden_dir)
   bare = {k.replace("module.", "").replace("Network.", ""): v for k, v in state.items()}
-  _, a, _ = convert.convert_state_dict(state, filter_size=5)
-  _, b, _ = convert.convert_state_dict(bare, filter_size=5)
+  _, a, _ = torch_weights.convert_state_dict(state, filter_size=5)
+  _, b, _ = torch_weights.convert_state_dict(bare, filter_size=5)
   jax.tree.map(np.testing.assert_array_equal, a, b)
 
 
@@ -83,37 +88,128 @@ def test_bad_state_dicts_list_the_offending_keys(golden_dir, tmp_path, edit, mes
   edit(state)
   path = tmp_path / "bad.pytorch"
   torch.save({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()}, path)
-  with pytest.raises(convert.CheckpointMismatch, match=message):
-    convert.convert_file(path, tmp_path / "out", filter_size=5)
+  with pytest.raises(torch_weights.CheckpointMismatch, match=message):
+    torch_weights.convert_file(path, tmp_path / "out", filter_size=5)
   assert not (tmp_path / "out").exists()
   assert [p.name for p in tmp_path.iterdir()] == ["bad.pytorch"]
 
 
 def test_wrong_filter_size_is_explained(golden_dir):
-  with pytest.raises(convert.CheckpointMismatch, match="wrong --filter_size"):
-    convert.convert_state_dict(_small_state(golden_dir), filter_size=7)
+  with pytest.raises(torch_weights.CheckpointMismatch, match="wrong --filter_size"):
+    torch_weights.convert_state_dict(_small_state(golden_dir), filter_size=7)
 
 
 def test_truncated_and_missing_files_are_named(golden_dir, tmp_path):
   truncated = tmp_path / "IFAN.pytorch"
   truncated.write_bytes((golden_dir / "ifan_small.pytorch").read_bytes()[:5000])
   with pytest.raises(ValueError, match="Cannot read .*IFAN.pytorch"):
-    convert.load_state_dict(truncated)
+    torch_weights.load_state_dict(truncated)
   with pytest.raises(FileNotFoundError, match="nothing.pytorch"):
-    convert.load_state_dict(tmp_path / "nothing.pytorch")
+    torch_weights.load_state_dict(tmp_path / "nothing.pytorch")
+
+
+def _convert_command(args, cwd):
+  """`python -m ifan_jax.convert ARGS` from `cwd`, importing this checkout."""
+  return subprocess.run([sys.executable, "-m", "ifan_jax.convert", *map(str, args)], cwd=cwd,
+                        env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=240,
+                        check=False)
+
+
+def _snapshot(folder):
+  """Every path under `folder` with its bytes (None for folders): to check that nothing was touched."""
+  return {str(p.relative_to(folder)): None if p.is_dir() else p.read_bytes() for p in sorted(folder.rglob("*"))}
+
+
+@pytest.fixture
+def locked_dir(tmp_path):
+  """A folder in which nobody, root included, can create anything (`chattr +i`)."""
+  folder = tmp_path / "locked"
+  folder.mkdir()
+  subprocess.run(["chattr", "+i", str(folder)], check=True)
+  try:
+    yield folder
+  finally:
+    subprocess.run(["chattr", "-i", str(folder)], check=True)
 
 
 def test_existing_destination_is_kept_unless_overwrite(golden_dir, tmp_path):
-  (tmp_path / "model").mkdir()
+  checkpoint.save_model(tmp_path / "model", TINY_CONFIG, xavier_params(TINY_CONFIG))
   with pytest.raises(FileExistsError, match="overwrite"):
-    convert.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
-  convert.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5, overwrite=True)
-  assert checkpoint.is_model_dir(tmp_path / "model")
+    torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
+  assert checkpoint.load_config(tmp_path / "model") == TINY_CONFIG
+  config = torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5,
+                                      overwrite=True)
+  assert checkpoint.load_config(tmp_path / "model") == config != TINY_CONFIG
+  assert sorted(os.listdir(tmp_path)) == ["model"]  # no staging or old copy left behind
 
 
-def test_command_line_converts_and_reports(golden_dir, tmp_path):
-  done = subprocess.run([sys.executable, "-m", "ifan_jax.convert", str(golden_dir / "ifan_dual_small.pytorch"),
-                         str(tmp_path / "dual"), "--filter_size=5"], capture_output=True, text=True, check=False)
+def test_overwrite_leaves_a_folder_that_is_not_a_model_untouched(golden_dir, tmp_path):
+  precious = tmp_path / "precious"
+  precious.mkdir()
+  shutil.copy(golden_dir / "ifan_small.pytorch", precious / "IFAN.pytorch")
+  (precious / "notes.txt").write_text("keep me")
+  before = _snapshot(tmp_path)
+  for dst, cwd in (("precious", tmp_path), (".", precious)):
+    proc = _convert_command([os.path.relpath(precious / "IFAN.pytorch", cwd), dst, "--overwrite",
+                             "--filter_size=5"], cwd=cwd)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert f"{precious} is not an ifan_jax model directory" in proc.stderr and "Traceback" not in proc.stderr
+    assert _snapshot(tmp_path) == before
+
+
+def test_overwrite_refuses_a_model_holding_other_files_or_the_working_directory(golden_dir, tmp_path,
+                                                                                monkeypatch):
+  model = tmp_path / "model"
+  checkpoint.save_model(model, TINY_CONFIG, xavier_params(TINY_CONFIG))
+  (model / "README").write_text("my notes")
+  before = _snapshot(tmp_path)
+  with pytest.raises(FileExistsError, match=r"holds \['README'\] besides the model"):
+    torch_weights.convert_file(golden_dir / "ifan_small.pytorch", model, filter_size=5, overwrite=True)
+  (model / "README").unlink()
+  before = _snapshot(tmp_path)
+  monkeypatch.chdir(model / checkpoint.PARAMS_DIR)
+  with pytest.raises(ValueError, match=f"lies inside {model}"):
+    torch_weights.convert_file(golden_dir / "ifan_small.pytorch", "..", filter_size=5, overwrite=True)
+  assert _snapshot(tmp_path) == before
+
+
+def test_an_interrupted_overwrite_keeps_the_old_model(tmp_path, monkeypatch):
+  model = tmp_path / "model"
+  checkpoint.save_model(model, TINY_CONFIG, xavier_params(TINY_CONFIG))
+  before = _snapshot(tmp_path)
+  path_type = type(checkpoint.epath.Path(model))
+  rename = path_type.rename
+
+  def rename_but_not_the_new_model_in(self, target):
+    if self.name.startswith(".model.tmp-"):
+      raise KeyboardInterrupt  # as if killed between the two renames
+    return rename(self, target)
+
+  monkeypatch.setattr(path_type, "rename", rename_but_not_the_new_model_in)
+  with pytest.raises(KeyboardInterrupt):
+    checkpoint.save_model(model, TINY_CONFIG.replace(iterations=3), xavier_params(TINY_CONFIG), overwrite=True)
+  assert _snapshot(tmp_path) == before
+
+
+def test_an_unwritable_destination_fails_at_once_naming_it(golden_dir, locked_dir):
+  with pytest.raises(PermissionError, match=f"Cannot write a model to {locked_dir / 'model'}"):
+    checkpoint.save_model(locked_dir / "model", TINY_CONFIG, xavier_params(TINY_CONFIG))
+  start = time.monotonic()
+  proc = _convert_command([golden_dir / "ifan_small.pytorch", "locked/model", "--filter_size=5"],
+                          cwd=locked_dir.parent)
+  assert proc.returncode == 1 and time.monotonic() - start < 100, proc.stderr[-3000:]
+  assert f"Cannot write a model to {locked_dir / 'model'}" in proc.stderr and "Traceback" not in proc.stderr
+  assert os.listdir(locked_dir) == []
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_command_line_converts_and_reports(golden_dir, tmp_path, relative):
+  src, dst = tmp_path / "weights" / "IFAN_dual.pytorch", tmp_path / "models" / "dual"
+  src.parent.mkdir()
+  shutil.copy(golden_dir / "ifan_dual_small.pytorch", src)
+  cwd = tmp_path if relative else ROOT
+  args = [os.path.relpath(p, tmp_path) if relative else p for p in (src, dst)]
+  done = _convert_command([*args, "--filter_size=5"], cwd=cwd)
   assert done.returncode == 0, done.stderr
   assert "dual_pixel=True" in done.stdout and "iac_compat=True" in done.stdout
-  assert checkpoint.load_config(tmp_path / "dual").dual_pixel
+  assert checkpoint.load_config(dst).dual_pixel

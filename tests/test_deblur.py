@@ -37,11 +37,31 @@ def photos(tmp_path_factory):
   return folder
 
 
-def test_cli_deblurs_every_readable_file_and_reports_the_broken_one(photos, tiny_model_dir, tmp_path):
+def _deblur_command(args, cwd):
+  """`python -m ifan_jax.deblur ARGS` from `cwd`, importing this checkout."""
+  return subprocess.run([sys.executable, "-m", "ifan_jax.deblur", *map(str, args)], cwd=cwd,
+                        env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=300,
+                        check=False)
+
+
+@pytest.fixture
+def locked_dir(tmp_path):
+  """A folder in which nobody, root included, can create anything (`chattr +i`)."""
+  folder = tmp_path / "locked"
+  folder.mkdir()
+  subprocess.run(["chattr", "+i", str(folder)], check=True)
+  try:
+    yield folder
+  finally:
+    subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_cli_deblurs_every_readable_file_and_reports_the_broken_one(photos, tiny_model_dir, tmp_path, relative):
   out = tmp_path / "out"
-  proc = subprocess.run([sys.executable, "-m", "ifan_jax.deblur", str(photos), "--checkpoint",
-                         str(tiny_model_dir), "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
-                        timeout=300, check=False)
+  cwd = tmp_path if relative else ROOT
+  args = [os.path.relpath(p, cwd) if relative else p for p in (photos, tiny_model_dir, out)]
+  proc = _deblur_command([args[0], "--checkpoint", args[1], "--out", args[2]], cwd=cwd)
   assert proc.returncode == 1, proc.stderr
   assert "Deblurred 4 of 5 images" in proc.stdout
   assert "broken.png: cannot decode the image" in proc.stdout
@@ -56,6 +76,18 @@ def test_cli_deblurs_every_readable_file_and_reports_the_broken_one(photos, tiny
   assert cv2.imread(str(out / "grey.png"), cv2.IMREAD_UNCHANGED).shape == (32, 40)
   rgba = cv2.imread(str(out / "rgba.png"), cv2.IMREAD_UNCHANGED)
   np.testing.assert_array_equal(rgba[..., 3], np.asarray(Image.open(photos / "rgba.png"))[..., 3])
+
+
+def test_an_output_folder_that_cannot_be_used_is_named_before_the_model_is_loaded(photos, locked_dir):
+  tmp_path = locked_dir.parent
+  (tmp_path / "results.png").write_bytes(b"not a folder")
+  for out, reason in (("results.png", "is a file, not a folder"), ("results.png/sub", "Not a directory"),
+                      ("locked", "Operation not permitted"), ("locked/sub", "Operation not permitted")):
+    proc = _deblur_command([photos / "grey.png", "--checkpoint", "no/such/model", "--out", out], cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "--out: " in proc.stderr and out in proc.stderr and reason in proc.stderr, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and "No checkpoint" not in proc.stderr
+  assert (tmp_path / "results.png").read_bytes() == b"not a folder" and os.listdir(locked_dir) == []
 
 
 def test_cli_help_lists_the_flags():

@@ -1,11 +1,15 @@
 """Deblurrer: any image size, loading, and clear errors."""
 
+import json
+
 import jax
 import numpy as np
 import pytest
+import torch
 
 from ifan_jax import IFAN, Deblurrer, checkpoint
 from ifan_jax.deblurrer import pad_to_multiple
+from ifan_jax.training import checkpoints as training_checkpoints
 from tests.conftest import TINY_CONFIG, xavier_params
 
 TINY = TINY_CONFIG
@@ -33,6 +37,38 @@ def test_round_trip_through_a_model_directory(deblurrer, tmp_path):
   assert loaded.config == TINY
   image = np.full((8, 8, 3), 0.5, np.float32)
   np.testing.assert_array_equal(loaded(image), deblurrer(image))
+
+
+def test_model_directories_load_and_save_by_relative_paths(deblurrer, tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  checkpoint.save_model("models/tiny", TINY, deblurrer.variables["params"])
+  config, params = checkpoint.load_model("models/tiny")
+  assert config == TINY and checkpoint.is_model_dir(tmp_path / "models" / "tiny")
+  jax.tree.map(np.testing.assert_array_equal, params, deblurrer.variables["params"])
+  image = np.full((8, 8, 3), 0.5, np.float32)
+  np.testing.assert_array_equal(Deblurrer.from_checkpoint("models/tiny")(image), deblurrer(image))
+
+
+def test_training_workdirs_load_by_relative_paths(deblurrer, tmp_path, monkeypatch):
+  saves = training_checkpoints.TrainingCheckpoints(tmp_path / "run", keep=1)
+  saves.save(5, {"network": jax.tree.map(np.asarray, deblurrer.variables["params"])}, {"count": np.zeros(1)}, {},
+             {"model": TINY.to_dict()})
+  saves.wait()
+  saves.close()
+  monkeypatch.chdir(tmp_path)
+  loaded = Deblurrer.from_checkpoint("run")
+  image = np.full((8, 8, 3), 0.5, np.float32)
+  assert loaded.config == TINY
+  np.testing.assert_array_equal(loaded(image), deblurrer(image))
+
+
+def test_official_pytorch_files_load_by_relative_paths(golden_dir, tmp_path, monkeypatch):
+  spec = json.loads((golden_dir / "ifan_full_manifest.json").read_text())  # filter size 3, as published
+  (tmp_path / "weights").mkdir()
+  torch.save({k: torch.zeros(shape) for k, shape in spec["shapes"].items()}, tmp_path / "weights" / "IFAN.pytorch")
+  monkeypatch.chdir(tmp_path)
+  loaded = Deblurrer.from_checkpoint("weights/IFAN.pytorch")
+  assert (loaded.config.iterations, loaded.config.channels, loaded.config.iac_compat) == (17, 32, True)
 
 
 def test_bad_inputs_are_explained(deblurrer, tmp_path):

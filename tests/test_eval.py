@@ -1,6 +1,7 @@
 """`python -m ifan_jax.eval` end to end on a tiny synthetic_dp build, folders, and the protocol's details."""
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -10,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from ifan_jax import Deblurrer, convert, eval_sources, evaluate, image_io, metrics
+from ifan_jax import Deblurrer, eval_sources, evaluate, image_io, metrics, torch_weights
 from ifan_jax.data import pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -23,18 +24,32 @@ def synthetic_dir(tmp_path_factory):
   return data_dir
 
 
-def test_eval_cli_writes_scores_that_the_metrics_module_reproduces(synthetic_dir, tiny_model_dir, tmp_path):
+def _eval_command(args, cwd):
+  """`python -m ifan_jax.eval ARGS` from `cwd`, importing this checkout."""
+  return subprocess.run([sys.executable, "-m", "ifan_jax.eval", *map(str, args)], cwd=cwd,
+                        env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=300,
+                        check=False)
+
+
+def _read_csv(path):
+  with open(path) as f:
+    return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_eval_cli_writes_scores_that_the_metrics_module_reproduces(synthetic_dir, tiny_model_dir, tmp_path,
+                                                                   relative):
   out = tmp_path / "eval"
-  proc = subprocess.run([sys.executable, "-m", "ifan_jax.eval", "--checkpoint", str(tiny_model_dir),
-                         "--dataset", "synthetic_dp/tiny", "--data_dir", synthetic_dir, "--out", str(out),
-                         "--figures", "2"],
-                        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+  cwd = tmp_path if relative else ROOT
+  checkpoint, data_dir, out_arg = (os.path.relpath(p, cwd) if relative else p
+                                   for p in (tiny_model_dir, synthetic_dir, out))
+  proc = _eval_command(["--checkpoint", checkpoint, "--dataset", "synthetic_dp/tiny", "--data_dir", data_dir,
+                        "--out", out_arg, "--figures", "2"], cwd=cwd)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "| Model | PSNR ↑ | SSIM ↑ | MAE ↓ | LPIPS ↓ | s/image |" in proc.stdout
   assert "synthetic_dp/tiny test: 4 images (4 with ground truth) on cpu" in proc.stdout
 
-  with open(out / "per_image.csv") as f:
-    rows = list(csv.DictReader(f))
+  rows = _read_csv(out / "per_image.csv")
   assert [r["name"] for r in rows] == [f"test_{i:05d}" for i in range(4)]
   assert sorted(os.listdir(out / "outputs")) == [f"test_{i:05d}.png" for i in range(4)]
   assert sorted(os.listdir(out / "figures")) == ["test_00000.png", "test_00001.png"]
@@ -57,6 +72,7 @@ def test_eval_cli_writes_scores_that_the_metrics_module_reproduces(synthetic_dir
   for name in evaluate.METRICS:
     assert abs(summary["mean"][name] - np.mean([float(r[name]) for r in rows])) < 1e-5
   assert summary["device"] == "cpu" and summary["paper"] is None
+  assert summary["failed"] == [] and summary["complete"]
 
 
 def _write_folder(root, names, with_target, bit_depth=16):
@@ -94,6 +110,69 @@ def test_folder_without_ground_truth_gives_outputs_only(tiny_model_dir, tmp_path
     assert next(csv.DictReader(f))["psnr"] == ""
 
 
+def test_folder_images_that_fail_are_reported_skipped_and_recorded(tiny_model_dir, tmp_path):
+  _write_folder(tmp_path / "set", ["a", "b", "c"], with_target=True, bit_depth=8)
+  cv2.imwrite(str(tmp_path / "set" / "target" / "b.png"), np.zeros((24, 40, 3), np.uint8))
+  (tmp_path / "set" / "source" / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n not an image")
+  model = os.path.relpath(tiny_model_dir, tmp_path)
+  proc = _eval_command(["--checkpoint", model, "--dataset", "folder:set", "--out", "out"], cwd=tmp_path)
+  assert proc.returncode == 1, proc.stderr[-3000:]
+  mismatch = f"{tmp_path}/set/target/b.png is 40x24 pixels but its blurred image {tmp_path}/set/source/b.png is 35x21"
+  assert f"failed: b: {mismatch}" in proc.stdout
+  assert "failed: c: " in proc.stdout and "c.png: cannot decode the image" in proc.stdout
+  assert [r["name"] for r in _read_csv(tmp_path / "out" / "per_image.csv")] == ["a"]
+  summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+  assert summary["images"] == 1 and summary["complete"]
+  assert [f["name"] for f in summary["failed"]] == ["b", "c"] and summary["failed"][0]["error"] == mismatch + "."
+  assert os.listdir(tmp_path / "out" / "outputs") == ["a.png"]
+
+
+def test_an_interrupted_evaluation_still_writes_what_was_done(tiny_model_dir, tmp_path):
+  _write_folder(tmp_path / "set", ["a", "b", "c"], with_target=True, bit_depth=8)
+  source = eval_sources.open_source(f"folder:{tmp_path / 'set'}")
+
+  def interrupted_after_one():
+    examples = source.examples()
+    yield next(examples)
+    raise KeyboardInterrupt
+
+  with pytest.raises(KeyboardInterrupt):
+    evaluate.evaluate(Deblurrer.from_checkpoint(tiny_model_dir),
+                      dataclasses.replace(source, examples=interrupted_after_one), tmp_path / "out")
+  assert [r["name"] for r in _read_csv(tmp_path / "out" / "per_image.csv")] == ["a"]
+  summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+  assert summary["images"] == 1 and not summary["complete"] and summary["failed"] == []
+
+
+def test_files_sharing_a_stem_keep_distinct_names_and_outputs(tiny_model_dir, tmp_path):
+  _write_folder(tmp_path / "set", ["x", "y"], with_target=False, bit_depth=8)
+  cv2.imwrite(str(tmp_path / "set" / "x.jpg"), np.full((16, 16, 3), 128, np.uint8))
+  source = eval_sources.open_source(f"folder:{tmp_path / 'set'}")
+  scores, _ = evaluate.evaluate(Deblurrer.from_checkpoint(tiny_model_dir), source, tmp_path / "out")
+  assert [s.name for s in scores] == ["x.jpg", "x.png", "y"]
+  assert sorted(os.listdir(tmp_path / "out" / "outputs")) == ["x.jpg.png", "x.png.png", "y.png"]
+
+
+def test_limit_must_be_at_least_one(tiny_model_dir, tmp_path):
+  _write_folder(tmp_path / "set", ["a"], with_target=False, bit_depth=8)
+  with pytest.raises(ValueError, match="limit must be at least 1"):
+    eval_sources.open_source(f"folder:{tmp_path / 'set'}", limit=0)
+  proc = _eval_command(["--checkpoint", tiny_model_dir, "--dataset", "folder:set", "--limit", "0"], cwd=tmp_path)
+  assert proc.returncode == 1 and "--limit must be at least 1" in proc.stderr, proc.stderr[-3000:]
+  assert not (tmp_path / "results").exists()
+
+
+def test_a_bad_output_folder_or_checkpoint_is_named_without_a_traceback(tiny_model_dir, tmp_path):
+  _write_folder(tmp_path / "set", ["a"], with_target=False, bit_depth=8)
+  (tmp_path / "results.txt").write_text("not a folder")
+  proc = _eval_command(["--checkpoint", "no/such/model", "--dataset", "folder:set", "--out", "results.txt/sub"],
+                       cwd=tmp_path)
+  assert proc.returncode == 1 and "--out: Cannot write to the folder results.txt/sub" in proc.stderr
+  proc = _eval_command(["--checkpoint", "no/such/model", "--dataset", "folder:set", "--out", "out"], cwd=tmp_path)
+  assert proc.returncode == 1 and f"ifan_jax.eval: No checkpoint at {tmp_path}/no/such/model." in proc.stderr
+  assert "Traceback" not in proc.stderr
+
+
 def test_rotation_is_counter_clockwise_and_undone(tiny_model_dir):
   deblurrer = Deblurrer.from_checkpoint(tiny_model_dir)
   blurred = np.random.default_rng(1).random((1, 16, 40, 3), dtype=np.float32)
@@ -129,7 +208,7 @@ def test_scores_of_an_official_checkpoint_are_those_of_the_reference_output(gold
     image_io.write_image(tmp_path / "set" / sub / "0.png", golden[key][0], bit_depth=16)
   # Its filter size is 5, so it goes through the converter (`.pytorch` files given to
   # Deblurrer.from_checkpoint directly are converted with the official filter size 3).
-  convert.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
+  torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
   deblurrer = Deblurrer.from_checkpoint(tmp_path / "model")
   scores, _ = evaluate.evaluate(deblurrer, eval_sources.open_source(f"folder:{tmp_path / 'set'}"),
                                 tmp_path / "out", num_figures=0)

@@ -4,25 +4,32 @@
   python -m ifan_jax.data.build synthetic_dp [--config tiny]
 """
 
+import os
+
 from absl import app, flags, logging
 import tensorflow_datasets as tfds
 
 import ifan_jax.data
 
-_NAME = flags.DEFINE_enum("name", None, ifan_jax.data.DATASETS, "Dataset to build (or the first argument).")
-_MANUAL_DIR = flags.DEFINE_string("manual_dir", None, "Folder holding the manual download (see the dataset's "
-                                  "layout in docs/datasets.md); not needed for synthetic_dp.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Where TFDS datasets live (default: TFDS's, "
-                                "~/tensorflow_datasets or $TFDS_DATA_DIR).")
-_CONFIG = flags.DEFINE_string("config", None,
-                              "Builder config, e.g. 8bit or 16bit for dpdd, tiny for synthetic_dp.")
-_ALLOW_PARTIAL = flags.DEFINE_bool("allow_partial", False, "Accept splits with fewer scenes than published "
-                                   "(to build a subset on purpose).")
+def define_flags():
+  """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
+  flags.DEFINE_enum("name", None, ifan_jax.data.DATASETS, "Dataset to build (or the first argument).")
+  flags.DEFINE_string("manual_dir", None, "Folder holding the manual download (see the dataset's layout in "
+                      "docs/datasets.md); not needed for synthetic_dp.")
+  flags.DEFINE_string("data_dir", None, "Where TFDS datasets live (default: TFDS's, ~/tensorflow_datasets or "
+                      "$TFDS_DATA_DIR).")
+  flags.DEFINE_string("config", None, "Builder config, e.g. 8bit or 16bit for dpdd, tiny for synthetic_dp.")
+  flags.DEFINE_bool("allow_partial", False, "Accept splits with fewer scenes than published (to build a subset "
+                    "on purpose).")
 
 
 def build(name: str, *, manual_dir: str | None, data_dir: str | None, config: str | None = None,
           allow_partial: bool = False) -> tfds.core.DatasetBuilder:
-  """Builds dataset `name` (config `config`) from `manual_dir` into `data_dir`; returns its builder."""
+  """Builds dataset `name` (config `config`) from `manual_dir` into `data_dir`; returns its builder.
+
+  Relative folders (and `~`) are resolved here, once, so that they mean what they meant to the caller.
+  """
+  manual_dir, data_dir = (os.path.abspath(os.path.expanduser(d)) if d else None for d in (manual_dir, data_dir))
   kwargs = {"allow_partial": allow_partial} if name != "synthetic_dp" else {}
   builder = tfds.builder(name, config=config, data_dir=data_dir, file_format="array_record", **kwargs)
   if name != "synthetic_dp" and not manual_dir:
@@ -37,12 +44,14 @@ def build(name: str, *, manual_dir: str | None, data_dir: str | None, config: st
 def main(argv):
   if len(argv) > 2:
     raise app.UsageError(f"unexpected arguments: {argv[2:]}")
-  name = argv[1] if len(argv) == 2 else _NAME.value
+  options = flags.FLAGS
+  name = argv[1] if len(argv) == 2 else options.name
   if name not in ifan_jax.data.DATASETS:
     raise app.UsageError(f"give a dataset name, one of {', '.join(ifan_jax.data.DATASETS)} (got {name!r}).")
-  build(name, manual_dir=_MANUAL_DIR.value, data_dir=_DATA_DIR.value, config=_CONFIG.value,
-        allow_partial=_ALLOW_PARTIAL.value)
+  build(name, manual_dir=options.manual_dir, data_dir=options.data_dir, config=options.config,
+        allow_partial=options.allow_partial)
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

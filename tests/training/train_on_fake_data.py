@@ -11,4 +11,5 @@ from ifan_jax import train
 from tests.training import fake_data
 
 if __name__ == "__main__":
+  train.define_flags()
   app.run(functools.partial(train.main, datasets=fake_data.FakeDatasets()))
