@@ -4,12 +4,15 @@
   python -m ifan_jax.data.build synthetic_dp [--config tiny]
 """
 
+import functools
 import os
 
 from absl import app, flags, logging
 import tensorflow_datasets as tfds
 
 import ifan_jax.data
+from ifan_jax.data import storage
+
 
 def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
@@ -31,11 +34,13 @@ def build(name: str, *, manual_dir: str | None, data_dir: str | None, config: st
   """
   manual_dir, data_dir = (os.path.abspath(os.path.expanduser(d)) if d else None for d in (manual_dir, data_dir))
   kwargs = {"allow_partial": allow_partial} if name != "synthetic_dp" else {}
-  builder = tfds.builder(name, config=config, data_dir=data_dir, file_format="array_record", **kwargs)
+  open_builder = functools.partial(tfds.builder, name, config=config, data_dir=data_dir, **kwargs)
+  builder = open_builder()
   if name != "synthetic_dp" and not manual_dir:
     raise app.UsageError(f"{name} is built from its download: pass --manual_dir. Expected layout:\n"
                          f"{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}")
-  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  builder = storage.prepare_once(builder, open_builder,
+                                 download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
   logging.info("Built %s in %s: %s", builder.info.full_name, builder.data_dir,
                {split: info.num_examples for split, info in builder.info.splits.items()})
   return builder
