@@ -20,6 +20,7 @@ from flax import traverse_util
 
 from ifan_jax import checkpoint
 from ifan_jax.models import SIZE_MULTIPLE, IFANConfig, IFANWithReblur
+from ifan_jax.ops import FilterLayout
 
 # Sequential stacks of the reference (conv, residual blocks, conv) and our trunk names.
 _TRUNKS = {
@@ -116,12 +117,10 @@ def infer_config(network: Mapping[str, np.ndarray], reblur: Mapping[str, np.ndar
 
 
 def _iterations(out_channels, channels, filter_size, what):
-  per_iteration = channels * (2 * filter_size + 1)
-  if out_channels % per_iteration:
-    raise CheckpointMismatch(
-        f"{what} has {out_channels} output channels, not a multiple of C*(2k+1) = {per_iteration} "
-        f"for C={channels}, k={filter_size}: wrong --filter_size?")
-  return out_channels // per_iteration
+  try:
+    return FilterLayout.from_total(out_channels, channels, filter_size, what=what).iterations
+  except ValueError as e:
+    raise CheckpointMismatch(f"{e}: wrong --filter_size?") from None
 
 
 def convert_part(tensors: Mapping[str, np.ndarray], expected: Mapping[str, tuple], what: str):

@@ -72,7 +72,7 @@ class FilterLayout:
     per_iteration = channels * (2 * filter_size + 1)
     if total % per_iteration:
       raise ValueError(f"{what} has {total} channels, not a multiple of C*(2k+1) = {per_iteration} for "
-                       f"C={channels}, k={filter_size}: wrong filter size?")
+                       f"C={channels}, k={filter_size}")
     return cls(channels, total // per_iteration, filter_size)
 
   def check(self, features_shape, filters_shape):
