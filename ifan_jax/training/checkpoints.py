@@ -17,10 +17,17 @@ import numpy as np
 import orbax.checkpoint as ocp
 from etils import epath
 
+from ifan_jax import locks
 from ifan_jax.models import IFANConfig
 
 LATEST_DIR = "checkpoints"
 BEST_DIR = "best"
+
+
+def absolute(path) -> epath.Path:
+  """`path` made absolute (orbax refuses relative paths); URLs such as `gs://...` as they are."""
+  path = epath.Path(path)
+  return path.absolute() if locks.is_local(path) else path
 
 
 class PipelineStateHandler(ocp.CheckpointHandler):
@@ -84,7 +91,7 @@ class TrainingCheckpoints:
   """
 
   def __init__(self, workdir, *, keep: int):
-    workdir = epath.Path(workdir)
+    workdir = absolute(workdir)
     self.latest = _manager(workdir / LATEST_DIR, keep)
     self.best = _manager(workdir / BEST_DIR, 1)
 
@@ -143,7 +150,7 @@ def training_run_dir(path) -> epath.Path | None:
 
   None when `path` is neither a training workdir nor one of its checkpoint folders.
   """
-  path = epath.Path(path)
+  path = absolute(path)
   for candidate in (path / LATEST_DIR, path):
     if _steps(candidate):
       return candidate

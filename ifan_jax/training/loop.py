@@ -7,12 +7,11 @@ import time
 import jax
 import numpy as np
 from absl import logging
-from etils import epath
 from tqdm import tqdm
 
 from ifan_jax.models.ifan import SIZE_MULTIPLE
 from ifan_jax.training import optim, step as step_lib, validation
-from ifan_jax.training.checkpoints import TrainingCheckpoints
+from ifan_jax.training.checkpoints import TrainingCheckpoints, absolute
 from ifan_jax.training.preemption import StopOnSigterm
 from ifan_jax.training.summaries import MetricWriter
 
@@ -69,7 +68,7 @@ def train_and_evaluate(config, workdir, *, datasets=None) -> dict | None:
   metrics, or None if SIGTERM stopped the run early (after saving a checkpoint).
   """
   check_config(config)
-  workdir = epath.Path(workdir)
+  workdir = absolute(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
   if jax.process_index() == 0:
     (workdir / CONFIG_FILE).write_text(config.to_json_best_effort(indent=2))

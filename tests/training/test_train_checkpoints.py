@@ -1,0 +1,48 @@
+"""Checkpoints that go wrong: relative paths."""
+
+import json
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+from ifan_jax import Deblurrer
+from ifan_jax.training import checkpoints, loop
+from ifan_jax.training.checkpoints import TrainingCheckpoints
+from tests.training.conftest import tiny_config
+from tests.training.fake_data import FakeDatasets
+
+
+def _network_params(run_dir, step):
+  with ocp.CheckpointManager(run_dir) as manager:
+    return manager.restore(step, args=ocp.args.Composite(params=ocp.args.StandardRestore())).params["network"]
+
+
+def _assert_trees_equal(a, b):
+  jax.tree.map(np.testing.assert_array_equal, a, b)
+
+
+def _step_dirs(run_dir):
+  return sorted(int(p.name) for p in run_dir.iterdir() if p.name.isdigit())
+
+
+def _train_steps(workdir):
+  lines = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+  return [line["step"] for line in lines if "loss/total" in line]
+
+
+def test_relative_workdir_trains_resumes_and_loads(tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  loop.train_and_evaluate(tiny_config(total_steps=2), "runs/x", datasets=FakeDatasets())
+  loop.train_and_evaluate(tiny_config(), "runs/x", datasets=FakeDatasets())  # Resumes at step 2.
+
+  run_dir = tmp_path / "runs" / "x" / "checkpoints"
+  assert _step_dirs(run_dir) == [2, 4]
+  assert _train_steps(tmp_path / "runs" / "x") == [1, 2, 3, 4]
+  assert str(checkpoints.training_run_dir("runs/x")) == str(run_dir)
+  assert TrainingCheckpoints("runs/x", keep=3).latest_step() == 4
+  config, params = checkpoints.load_trained_model("runs/x")
+  assert config.channels == 4
+  _assert_trees_equal(params, _network_params(run_dir, 4))
+  _assert_trees_equal(Deblurrer.from_checkpoint("runs/x").variables["params"], params)
+  assert checkpoints.load_trained_model("runs/x/best")[0] == config
