@@ -6,6 +6,9 @@ Layout of WORKDIR:
 Each save holds `params`, `opt_state` (numpy pytrees, written by process 0), `meta`
 (JSON: step, model config, validation metrics) and `pipeline` (one JSON file per
 process: each host's input-pipeline state).
+
+Saves are synchronous, so that a failing save stops the run at its step and costs no
+older checkpoint.
 """
 
 import dataclasses
@@ -24,10 +27,19 @@ LATEST_DIR = "checkpoints"
 BEST_DIR = "best"
 
 
+class CheckpointError(RuntimeError):
+  """A checkpoint could not be written."""
+
+
 def absolute(path) -> epath.Path:
   """`path` made absolute (orbax refuses relative paths); URLs such as `gs://...` as they are."""
   path = epath.Path(path)
   return path.absolute() if locks.is_local(path) else path
+
+
+def _describe(error: BaseException) -> str:
+  """`Type: message`, without the kilobyte-long specs that tensorstore appends to its errors."""
+  return f"{type(error).__name__}: {str(error).split(' [tensorstore_spec=')[0].strip()}"
 
 
 class PipelineStateHandler(ocp.CheckpointHandler):
@@ -76,10 +88,12 @@ def _abstract(tree):
 
 
 def _manager(directory: epath.Path, keep: int) -> ocp.CheckpointManager:
-  # Both managers save the same steps: distinct barrier names keep their cross-host
-  # synchronisation apart (shared names deadlock a multi-process run).
+  # Synchronous saves: a failing save raises in `save()` at its step, before orbax deletes
+  # any older step for max_to_keep (an asynchronous one fails in a background thread and
+  # surfaces at the next save). Both managers save the same steps: distinct barrier names
+  # keep their cross-host synchronisation apart (shared names deadlock a multi-process run).
   return ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(
-      max_to_keep=keep, create=True,
+      max_to_keep=keep, create=True, enable_async_checkpointing=False,
       multiprocessing_options=ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=directory.name)))
 
 
@@ -96,16 +110,28 @@ class TrainingCheckpoints:
     self.best = _manager(workdir / BEST_DIR, 1)
 
   def save(self, step: int, params, opt_state, pipeline_state, meta: dict, *, is_best: bool = False):
-    """Saves to `checkpoints/` (unless this step is already there) and, if `is_best`, to `best/`."""
+    """Saves to `checkpoints/` (unless this step is already there) and, if `is_best`, to `best/`.
+
+    Returns once the save is on disk; a failure raises CheckpointError (older saves stay).
+    """
     args = ocp.args.Composite(
         params=ocp.args.StandardSave(params),
         opt_state=ocp.args.StandardSave(opt_state),
         meta=ocp.args.JsonSave(dict(meta, step=step)),
         pipeline=PipelineSave(pipeline_state))
-    if self.latest.latest_step() != step:
-      self.latest.save(step, args=args)
-    if is_best and self.best.latest_step() != step:
-      self.best.save(step, args=args)
+    for manager, wanted in ((self.latest, True), (self.best, is_best)):
+      if wanted and manager.latest_step() != step:
+        self._save(manager, step, args)
+
+  def _save(self, manager: ocp.CheckpointManager, step: int, args):
+    previous = manager.latest_step()
+    try:
+      manager.save(step, args=args)
+    except Exception as error:  # pylint: disable=broad-exception-caught
+      kept = f"the checkpoint at step {previous} is kept" if previous is not None else "there is no earlier one"
+      raise CheckpointError(f"Saving the checkpoint at step {step} to {manager.directory / str(step)} failed "
+                            f"({_describe(error)}); {kept}. Fix the cause (space, permissions) and rerun to "
+                            "resume.") from None
 
   def latest_step(self) -> int | None:
     return self.latest.latest_step()
@@ -129,10 +155,6 @@ class TrainingCheckpoints:
         pipeline=PipelineRestore()))
     return Restored(step=step, params=restored.params, opt_state=restored.opt_state,
                     pipeline_state=restored.pipeline, meta=restored.meta)
-
-  def wait(self):
-    self.latest.wait_until_finished()
-    self.best.wait_until_finished()
 
   def close(self):
     self.latest.close()

@@ -181,7 +181,6 @@ class _Run:
     return final
 
   def close(self):
-    self.checkpoints.wait()
     self.checkpoints.close()
     self.writer.close()
 

@@ -1,14 +1,18 @@
-"""Checkpoints that go wrong: relative paths."""
+"""Checkpoints that go wrong: relative paths, a save that fails."""
 
+import contextlib
 import json
+import logging
+import subprocess
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+import pytest
 
 from ifan_jax import Deblurrer
 from ifan_jax.training import checkpoints, loop
-from ifan_jax.training.checkpoints import TrainingCheckpoints
+from ifan_jax.training.checkpoints import CheckpointError, TrainingCheckpoints
 from tests.training.conftest import tiny_config
 from tests.training.fake_data import FakeDatasets
 
@@ -46,3 +50,31 @@ def test_relative_workdir_trains_resumes_and_loads(tmp_path, monkeypatch):
   _assert_trees_equal(params, _network_params(run_dir, 4))
   _assert_trees_equal(Deblurrer.from_checkpoint("runs/x").variables["params"], params)
   assert checkpoints.load_trained_model("runs/x/best")[0] == config
+
+
+@contextlib.contextmanager
+def immutable_after(path):
+  """`chattr +i path` when the returned callable is called; undone on leaving the block."""
+  try:
+    yield lambda: subprocess.run(["chattr", "+i", str(path)], check=True)
+  finally:
+    subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_a_failing_save_stops_the_run_at_its_step_and_keeps_the_previous_checkpoint(tmp_path, caplog):
+  run_dir = tmp_path / "checkpoints"
+  config = tiny_config(total_steps=6, keep_checkpoints=1, eval_every_steps=100)
+  with immutable_after(run_dir) as freeze, pytest.raises(CheckpointError) as failure:
+    # From step 3 on, nothing can be created in checkpoints/: step 4's save fails.
+    loop.train_and_evaluate(config, tmp_path, datasets=FakeDatasets(call_at_step=(3, freeze)))
+
+  message = str(failure.value)
+  assert f"Saving the checkpoint at step 4 to {run_dir / '4'} failed" in message
+  assert "the checkpoint at step 2 is kept" in message and "\n" not in message
+  assert failure.value.__cause__ is None and failure.value.__suppress_context__
+  assert _train_steps(tmp_path) == [1, 2, 3, 4]  # Stopped at the failing save, not later.
+  assert _step_dirs(run_dir) == [2]
+  with caplog.at_level(logging.INFO):
+    final = loop.train_and_evaluate(config, tmp_path, datasets=FakeDatasets())
+  assert "Resuming from the checkpoint at step 2." in caplog.text
+  assert final["step"] == 6 and _step_dirs(run_dir) == [6]
