@@ -13,6 +13,7 @@ older checkpoint.
 
 import dataclasses
 import json
+import re
 from typing import Any
 
 import jax
@@ -42,6 +43,20 @@ def _describe(error: BaseException) -> str:
   return f"{type(error).__name__}: {str(error).split(' [tensorstore_spec=')[0].strip()}"
 
 
+def _missing_pipeline_state(directory: epath.Path) -> str:
+  """Why `process_<i>.json` is missing: lost, or (only when the others say so) another process count."""
+  index, count = jax.process_index(), jax.process_count()
+  names = [p.name for p in directory.iterdir()] if directory.is_dir() else []
+  found = sorted(int(m.group(1)) for name in names if (m := re.fullmatch(r"process_(\d+)\.json", name)))
+  message = f"No input-pipeline state for process {index}: {directory / f'process_{index}.json'} is missing"
+  if found and max(found) + 1 != count:
+    written = f"{max(found) + 1} process" + ("es" if max(found) else "")
+    return (f"{message}; the checkpoint was written by a run of {written} and this run has {count}: resume it "
+            f"with {written}.")
+  others = ", ".join(f"process_{i}.json" for i in found) or "no process's file"
+  return f"{message} (the folder holds {others}): the file was lost."
+
+
 class PipelineStateHandler(ocp.CheckpointHandler):
   """Saves each process's input-pipeline state to its own `process_<i>.json`.
 
@@ -56,9 +71,7 @@ class PipelineStateHandler(ocp.CheckpointHandler):
   def restore(self, directory: epath.Path, args: "PipelineRestore | None" = None) -> Any:
     path = directory / f"process_{jax.process_index()}.json"
     if not path.exists():
-      raise FileNotFoundError(
-          f"No input-pipeline state for process {jax.process_index()} at {path}: the checkpoint was "
-          f"written by a run with fewer processes ({sorted(p.name for p in directory.iterdir())}).")
+      raise FileNotFoundError(_missing_pipeline_state(directory))
     return json.loads(path.read_text())
 
 

@@ -1,4 +1,4 @@
-"""Checkpoints that go wrong: relative paths, a save that fails."""
+"""Checkpoints that go wrong: relative paths, a save that fails, a lost pipeline file."""
 
 import contextlib
 import json
@@ -12,7 +12,7 @@ import pytest
 
 from ifan_jax import Deblurrer
 from ifan_jax.training import checkpoints, loop
-from ifan_jax.training.checkpoints import CheckpointError, TrainingCheckpoints
+from ifan_jax.training.checkpoints import CheckpointError, PipelineStateHandler, TrainingCheckpoints
 from tests.training.conftest import tiny_config
 from tests.training.fake_data import FakeDatasets
 
@@ -78,3 +78,36 @@ def test_a_failing_save_stops_the_run_at_its_step_and_keeps_the_previous_checkpo
     final = loop.train_and_evaluate(config, tmp_path, datasets=FakeDatasets())
   assert "Resuming from the checkpoint at step 2." in caplog.text
   assert final["step"] == 6 and _step_dirs(run_dir) == [6]
+
+
+def _pipeline_dir(tmp_path, *processes):
+  directory = tmp_path / "pipeline"
+  directory.mkdir()
+  (directory / "commit_success.txt").write_text("")
+  for index in processes:
+    (directory / f"process_{index}.json").write_text(json.dumps({"position": 2}))
+  return directory
+
+
+def _restore_as(monkeypatch, directory, index, count):
+  monkeypatch.setattr(jax, "process_index", lambda: index)
+  monkeypatch.setattr(jax, "process_count", lambda: count)
+  with pytest.raises(FileNotFoundError) as failure:
+    PipelineStateHandler().restore(directory)
+  return str(failure.value)
+
+
+def test_a_lost_pipeline_file_is_called_missing_not_another_process_count(tmp_path, monkeypatch):
+  message = _restore_as(monkeypatch, _pipeline_dir(tmp_path), 0, 1)
+  assert message == (f"No input-pipeline state for process 0: {tmp_path / 'pipeline' / 'process_0.json'} is "
+                     "missing (the folder holds no process's file): the file was lost.")
+  # Process 0's file lost in a two-process checkpoint resumed by two processes.
+  (tmp_path / "pipeline" / "process_1.json").write_text("{}")
+  message = _restore_as(monkeypatch, tmp_path / "pipeline", 0, 2)
+  assert "(the folder holds process_1.json): the file was lost." in message and "processes" not in message
+
+
+def test_a_pipeline_file_of_another_process_count_says_so(tmp_path, monkeypatch):
+  message = _restore_as(monkeypatch, _pipeline_dir(tmp_path, 0), 1, 2)
+  assert message.endswith("the checkpoint was written by a run of 1 process and this run has 2: resume it "
+                          "with 1 process.")
