@@ -2,24 +2,29 @@
 
 Layout of WORKDIR:
   checkpoints/<step>/   the last `keep` saves (every K steps, at the end, on SIGTERM)
+  checkpoints/<step>.damaged-<time>/  a save that could not be read, moved aside by a resume
   best/<step>/          the save with the highest validation PSNR so far
 Each save holds `params`, `opt_state` (numpy pytrees, written by process 0), `meta`
 (JSON: step, model config, validation metrics) and `pipeline` (one JSON file per
 process: each host's input-pipeline state).
 
 Saves are synchronous, so that a failing save stops the run at its step and costs no
-older checkpoint.
+older checkpoint. Reads fall back to the newest checkpoint that can be read.
 """
 
 import dataclasses
 import json
 import re
+import sys
+import time
 from typing import Any
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from absl import logging
 from etils import epath
+from jax.experimental import multihost_utils
 
 from ifan_jax import locks
 from ifan_jax.models import IFANConfig
@@ -29,7 +34,7 @@ BEST_DIR = "best"
 
 
 class CheckpointError(RuntimeError):
-  """A checkpoint could not be written."""
+  """A checkpoint could not be written, or no checkpoint of a folder can be read."""
 
 
 def absolute(path) -> epath.Path:
@@ -41,6 +46,34 @@ def absolute(path) -> epath.Path:
 def _describe(error: BaseException) -> str:
   """`Type: message`, without the kilobyte-long specs that tensorstore appends to its errors."""
   return f"{type(error).__name__}: {str(error).split(' [tensorstore_spec=')[0].strip()}"
+
+
+def _drop_abandoned_read_reports():
+  """Silences the dozens of "Event loop is closed" tracebacks that follow a failed orbax read.
+
+  When one array of a checkpoint cannot be read, orbax closes the event loop of the read
+  while tensorstore still completes the others; each completion then reports a
+  RuntimeError through `sys.unraisablehook`. Those reports say nothing about the
+  checkpoint: this hook (installed once, chaining to the previous one) drops exactly them.
+  """
+  previous = sys.unraisablehook
+  if getattr(previous, "drops_abandoned_reads", False):
+    return
+
+  def hook(unraisable):
+    if isinstance(unraisable.exc_value, RuntimeError) and str(unraisable.exc_value) == "Event loop is closed":
+      return
+    previous(unraisable)
+
+  hook.drops_abandoned_reads = True
+  sys.unraisablehook = hook
+
+
+def _everywhere(ok: bool) -> bool:
+  """Whether `ok` holds on every process (they must all restore the same step)."""
+  if jax.process_count() == 1:
+    return ok
+  return bool(np.all(multihost_utils.process_allgather(np.asarray(ok))))
 
 
 def _missing_pipeline_state(directory: epath.Path) -> str:
@@ -81,6 +114,8 @@ class PipelineSave(ocp.args.CheckpointArgs):
   state: Any
 
 
+# orbax refuses to save an item whose handler has no restore arguments registered; resumes
+# call the handler's restore directly, so that all processes agree first (TrainingCheckpoints).
 @ocp.args.register_with_handler(PipelineStateHandler, for_restore=True)
 @dataclasses.dataclass
 class PipelineRestore(ocp.args.CheckpointArgs):
@@ -98,6 +133,25 @@ class Restored:
 
 def _abstract(tree):
   return jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), tree)
+
+
+def _newest_readable(directory: epath.Path, steps: list[int], read) -> tuple[Any, list[int]]:
+  """`(read(step), the unreadable newer steps)` for the newest step that `read` manages.
+
+  Logs a warning for each step that fails; CheckpointError when none can be read.
+  """
+  _drop_abandoned_read_reports()
+  failures = []
+  for step in sorted(steps, reverse=True):
+    try:
+      return read(step), [failed for failed, _ in failures]
+    except Exception as error:  # pylint: disable=broad-exception-caught
+      failures.append((step, _describe(error)))
+      logging.warning("The checkpoint at step %d (%s) cannot be read: %s", step, directory / str(step),
+                      failures[-1][1])
+  raise CheckpointError(
+      f"No checkpoint in {directory} can be read: " + "; ".join(f"step {s}: {e}" for s, e in failures)
+      + ". To train in this workdir again, move them aside (or use a new --workdir).")
 
 
 def _manager(directory: epath.Path, keep: int) -> ocp.CheckpointManager:
@@ -154,20 +208,56 @@ class TrainingCheckpoints:
     step = self.best.latest_step()
     if step is None:
       return None
-    return self.best.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+    try:
+      return self.best.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+    except Exception as error:  # pylint: disable=broad-exception-caught
+      logging.warning("The best checkpoint %s cannot be read (%s): the next validation replaces it.",
+                      self.best.directory / str(step), _describe(error))
+      return None
 
   def restore_latest(self, params_template, opt_state_template) -> Restored | None:
-    """The newest save in `checkpoints/`, restored onto the templates' structure; None if there is none."""
-    step = self.latest.latest_step()
-    if step is None:
+    """The newest readable save in `checkpoints/`, restored onto the templates' structure; None if none.
+
+    Newer saves that cannot be read are moved aside (with a warning); CheckpointError when
+    no save can be read.
+    """
+    steps = self.latest.all_steps()
+    if not steps:
       return None
-    restored = self.latest.restore(step, args=ocp.args.Composite(
-        params=ocp.args.StandardRestore(_abstract(params_template)),
-        opt_state=ocp.args.StandardRestore(_abstract(opt_state_template)),
-        meta=ocp.args.JsonRestore(),
-        pipeline=PipelineRestore()))
-    return Restored(step=step, params=restored.params, opt_state=restored.opt_state,
-                    pipeline_state=restored.pipeline, meta=restored.meta)
+    templates = {"params": params_template, "opt_state": opt_state_template}
+    restored, unreadable = _newest_readable(
+        self.latest.directory, steps, lambda s: self._restore(s, templates))
+    if unreadable:
+      self._move_aside(unreadable)
+    return restored
+
+  def _restore(self, step: int, templates: dict) -> Restored:
+    path = self.latest.directory / str(step)
+    meta = self.latest.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+    # Each process reads its own pipeline file: all must agree before the shared read below.
+    try:
+      pipeline_state, error = PipelineStateHandler().restore(path / "pipeline"), None
+    except (OSError, ValueError) as failure:
+      pipeline_state, error = None, failure
+    if not _everywhere(error is None):
+      raise error or CheckpointError(f"another process cannot read its input-pipeline state in {path}")
+    arrays = self.latest.restore(step, args=ocp.args.Composite(
+        **{item: ocp.args.StandardRestore(_abstract(template)) for item, template in templates.items()}))
+    return Restored(step=step, params=arrays.params, opt_state=arrays.opt_state,
+                    pipeline_state=pipeline_state, meta=meta)
+
+  def _move_aside(self, steps: list[int]):
+    """Renames unreadable saves newer than the restored one, which the resumed run saves again."""
+    if jax.process_index() == 0:
+      stamp = time.strftime("%Y%m%d-%H%M%S")
+      for step in steps:
+        source = self.latest.directory / str(step)
+        target = source.parent / f"{step}.damaged-{stamp}"
+        source.rename(target)
+        logging.warning("Moved the unreadable checkpoint %s to %s.", source, target)
+    if jax.process_count() > 1:
+      multihost_utils.sync_global_devices("ifan_jax: unreadable checkpoints moved aside")
+    self.latest.reload()
 
   def close(self):
     self.latest.close()
@@ -193,12 +283,14 @@ def training_run_dir(path) -> epath.Path | None:
 
 
 def load_trained_model(path) -> tuple[IFANConfig, Any]:
-  """`(config, network_params)` of a training run: WORKDIR's latest checkpoint, or WORKDIR/best's."""
+  """`(config, network_params)` of a training run: WORKDIR's latest checkpoint, or WORKDIR/best's.
+
+  A checkpoint that cannot be read is skipped with a warning for the newest one that can.
+  """
   directory = training_run_dir(path)
   if directory is None:
     raise FileNotFoundError(f"{path} holds no training checkpoint ({LATEST_DIR}/<step> or <step>/ folders).")
-  step = _steps(directory)[-1]
+  args = ocp.args.Composite(params=ocp.args.StandardRestore(), meta=ocp.args.JsonRestore())
   with ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(read_only=True)) as manager:
-    restored = manager.restore(step, args=ocp.args.Composite(params=ocp.args.StandardRestore(),
-                                                             meta=ocp.args.JsonRestore()))
+    restored, _ = _newest_readable(directory, _steps(directory), lambda step: manager.restore(step, args=args))
   return IFANConfig.from_dict(restored.meta["model"]), restored.params["network"]

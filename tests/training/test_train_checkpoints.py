@@ -1,9 +1,11 @@
-"""Checkpoints that go wrong: relative paths, a save that fails, a lost pipeline file."""
+"""Checkpoints that go wrong: relative paths, a save that fails, damaged saves, a lost pipeline file."""
 
 import contextlib
 import json
 import logging
 import subprocess
+import sys
+import time
 
 import jax
 import numpy as np
@@ -78,6 +80,68 @@ def test_a_failing_save_stops_the_run_at_its_step_and_keeps_the_previous_checkpo
     final = loop.train_and_evaluate(config, tmp_path, datasets=FakeDatasets())
   assert "Resuming from the checkpoint at step 2." in caplog.text
   assert final["step"] == 6 and _step_dirs(run_dir) == [6]
+
+
+def _damage_arrays(step_dir):
+  """Deletes the data files of a save's parameters (orbax's OCDBT layout: params/ocdbt.process_0/d/)."""
+  files = list((step_dir / "params" / "ocdbt.process_0" / "d").iterdir())
+  assert files
+  for path in files:
+    path.unlink()
+
+
+@pytest.fixture
+def unraisable(monkeypatch):
+  """What reaches `sys.unraisablehook` (tensorstore's reports into a closed event loop do)."""
+  reports = []
+  monkeypatch.setattr(sys, "unraisablehook", reports.append)
+  return reports
+
+
+def _assert_quiet(reports):
+  time.sleep(0.5)  # Abandoned reads report within milliseconds.
+  assert [str(report.exc_value) for report in reports] == []
+
+
+def test_a_damaged_latest_checkpoint_falls_back_to_the_newest_readable_one_quietly(tmp_path, caplog, unraisable):
+  loop.train_and_evaluate(tiny_config(), tmp_path, datasets=FakeDatasets())
+  run_dir = tmp_path / "checkpoints"
+  good = _network_params(run_dir, 2)
+  _damage_arrays(run_dir / "4")
+
+  with caplog.at_level(logging.WARNING):
+    _, params = checkpoints.load_trained_model(tmp_path)
+  _assert_trees_equal(params, good)
+  assert f"The checkpoint at step 4 ({run_dir / '4'}) cannot be read: ValueError:" in caplog.text
+  assert "tensorstore_spec" not in caplog.text
+  _assert_quiet(unraisable)
+
+  caplog.clear()
+  with caplog.at_level(logging.INFO):
+    final = loop.train_and_evaluate(tiny_config(), tmp_path, datasets=FakeDatasets())
+  assert "The checkpoint at step 4" in caplog.text and "Resuming from the checkpoint at step 2." in caplog.text
+  assert final["step"] == 4 and _step_dirs(run_dir) == [2, 4]  # Step 4 trained and saved again.
+  assert [p.name.split("-")[0] for p in run_dir.glob("4.damaged-*")] == ["4.damaged"]
+  _assert_quiet(unraisable)
+
+
+def test_no_readable_checkpoint_is_one_clear_error(tmp_path, unraisable):
+  loop.train_and_evaluate(tiny_config(), tmp_path, datasets=FakeDatasets())
+  run_dir = tmp_path / "checkpoints"
+  _damage_arrays(run_dir / "4")
+  (run_dir / "2" / "pipeline" / "process_0.json").unlink()
+  metrics_before = (tmp_path / "metrics.jsonl").read_text()
+
+  with pytest.raises(CheckpointError) as failure:
+    loop.train_and_evaluate(tiny_config(total_steps=6), tmp_path, datasets=FakeDatasets())
+  message = str(failure.value)
+  assert message.startswith(f"No checkpoint in {run_dir} can be read: step 4: ValueError: ")
+  assert (f"; step 2: FileNotFoundError: No input-pipeline state for process 0: "
+          f"{run_dir / '2' / 'pipeline' / 'process_0.json'} is missing") in message
+  assert "new --workdir" in message and "tensorstore_spec" not in message
+  assert (tmp_path / "metrics.jsonl").read_text() == metrics_before
+  assert _step_dirs(run_dir) == [2, 4]  # Nothing moved when nothing could be restored.
+  _assert_quiet(unraisable)
 
 
 def _pipeline_dir(tmp_path, *processes):
