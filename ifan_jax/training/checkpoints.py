@@ -5,8 +5,8 @@ Layout of WORKDIR:
   checkpoints/<step>.damaged-<time>/  a save that could not be read, moved aside by a resume
   best/<step>/          the save with the highest validation PSNR so far
 Each save holds `params`, `opt_state` (numpy pytrees, written by process 0), `meta`
-(JSON: step, model config, validation metrics) and `pipeline` (one JSON file per
-process: each host's input-pipeline state).
+(JSON: step, model config, validation metrics, the shape of every array) and `pipeline`
+(one JSON file per process: each host's input-pipeline state).
 
 Saves are synchronous, so that a failing save stops the run at its step and costs no
 older checkpoint. Reads fall back to the newest checkpoint that can be read.
@@ -35,6 +35,10 @@ BEST_DIR = "best"
 
 class CheckpointError(RuntimeError):
   """A checkpoint could not be written, or no checkpoint of a folder can be read."""
+
+
+class Mismatch(ValueError):
+  """A checkpoint that can be read but belongs to another configuration (no older one is tried)."""
 
 
 def absolute(path) -> epath.Path:
@@ -135,16 +139,47 @@ def _abstract(tree):
   return jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), tree)
 
 
+def _shapes(tree) -> dict[str, list[int]]:
+  return {jax.tree_util.keystr(path, simple=True, separator="/"): list(np.shape(leaf))
+          for path, leaf in jax.tree_util.tree_leaves_with_path(tree)}
+
+
+def _some(names: list[str]) -> str:
+  return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _check_shapes(saved: dict | None, templates: dict, where: epath.Path):
+  """Raises Mismatch naming the arrays that differ between a save and what this run builds."""
+  if saved is None:  # Written before checkpoints recorded their shapes.
+    return
+  problems = []
+  for item, template in templates.items():
+    ours, theirs = _shapes(template), saved[item]
+    only_saved, only_ours = sorted(set(theirs) - set(ours)), sorted(set(ours) - set(theirs))
+    reshaped = [f"{k} {theirs[k]} saved, {ours[k]} now" for k in sorted(set(ours) & set(theirs))
+                if ours[k] != theirs[k]]
+    problems += [f"{item} {what}: {_some(names)}" for what, names in (
+        ("only in the checkpoint", only_saved), ("only in this run", only_ours), ("reshaped", reshaped)) if names]
+  if problems:
+    raise Mismatch(f"Cannot resume from {where}: its arrays differ from what this config builds ("
+                   f"{'; '.join(problems)}). A training option that changes the parameters or the optimiser "
+                   "(e.g. use_reblur_loss) differs from the run's: use a new --workdir, or the run's original "
+                   "settings (train_config.json in the workdir).")
+
+
 def _newest_readable(directory: epath.Path, steps: list[int], read) -> tuple[Any, list[int]]:
   """`(read(step), the unreadable newer steps)` for the newest step that `read` manages.
 
-  Logs a warning for each step that fails; CheckpointError when none can be read.
+  Logs a warning for each step that fails (Mismatch propagates: no older step is tried);
+  CheckpointError when none can be read.
   """
   _drop_abandoned_read_reports()
   failures = []
   for step in sorted(steps, reverse=True):
     try:
       return read(step), [failed for failed, _ in failures]
+    except Mismatch:
+      raise
     except Exception as error:  # pylint: disable=broad-exception-caught
       failures.append((step, _describe(error)))
       logging.warning("The checkpoint at step %d (%s) cannot be read: %s", step, directory / str(step),
@@ -168,13 +203,20 @@ class TrainingCheckpoints:
   """The two orbax managers of a training run, saving host-side (numpy) copies of the state.
 
   Host-local pmapped arrays cannot be written in a multi-process run, so callers pass
-  numpy pytrees (one replica), and restored values come back as numpy too.
+  numpy pytrees (one replica), and restored values come back as numpy too. A context
+  manager: leaving it closes the managers.
   """
 
   def __init__(self, workdir, *, keep: int):
     workdir = absolute(workdir)
     self.latest = _manager(workdir / LATEST_DIR, keep)
     self.best = _manager(workdir / BEST_DIR, 1)
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    self.close()
 
   def save(self, step: int, params, opt_state, pipeline_state, meta: dict, *, is_best: bool = False):
     """Saves to `checkpoints/` (unless this step is already there) and, if `is_best`, to `best/`.
@@ -184,7 +226,8 @@ class TrainingCheckpoints:
     args = ocp.args.Composite(
         params=ocp.args.StandardSave(params),
         opt_state=ocp.args.StandardSave(opt_state),
-        meta=ocp.args.JsonSave(dict(meta, step=step)),
+        meta=ocp.args.JsonSave(dict(meta, step=step, shapes={"params": _shapes(params),
+                                                             "opt_state": _shapes(opt_state)})),
         pipeline=PipelineSave(pipeline_state))
     for manager, wanted in ((self.latest, True), (self.best, is_best)):
       if wanted and manager.latest_step() != step:
@@ -215,25 +258,29 @@ class TrainingCheckpoints:
                       self.best.directory / str(step), _describe(error))
       return None
 
-  def restore_latest(self, params_template, opt_state_template) -> Restored | None:
+  def restore_latest(self, params_template, opt_state_template, *, check_meta=None) -> Restored | None:
     """The newest readable save in `checkpoints/`, restored onto the templates' structure; None if none.
 
-    Newer saves that cannot be read are moved aside (with a warning); CheckpointError when
-    no save can be read.
+    `check_meta(meta, path)` sees each save's meta before its arrays are read and raises
+    Mismatch to refuse it. Newer saves that cannot be read are moved aside (with a
+    warning); CheckpointError when no save can be read.
     """
     steps = self.latest.all_steps()
     if not steps:
       return None
     templates = {"params": params_template, "opt_state": opt_state_template}
     restored, unreadable = _newest_readable(
-        self.latest.directory, steps, lambda s: self._restore(s, templates))
+        self.latest.directory, steps, lambda s: self._restore(s, templates, check_meta))
     if unreadable:
       self._move_aside(unreadable)
     return restored
 
-  def _restore(self, step: int, templates: dict) -> Restored:
+  def _restore(self, step: int, templates: dict, check_meta) -> Restored:
     path = self.latest.directory / str(step)
     meta = self.latest.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+    if check_meta is not None:
+      check_meta(meta, path)
+    _check_shapes(meta.get("shapes"), templates, path)
     # Each process reads its own pipeline file: all must agree before the shared read below.
     try:
       pipeline_state, error = PipelineStateHandler().restore(path / "pipeline"), None

@@ -1,5 +1,6 @@
 """The training loop: data, parallel steps, logging, validation, checkpoints, resume and preemption."""
 
+import functools
 import json
 import math
 import time
@@ -9,9 +10,10 @@ import numpy as np
 from absl import logging
 from tqdm import tqdm
 
+from ifan_jax.models import IFANConfig
 from ifan_jax.models.ifan import SIZE_MULTIPLE
 from ifan_jax.training import optim, step as step_lib, validation
-from ifan_jax.training.checkpoints import TrainingCheckpoints, absolute
+from ifan_jax.training.checkpoints import Mismatch, TrainingCheckpoints, absolute
 from ifan_jax.training.preemption import StopOnSigterm
 from ifan_jax.training.summaries import MetricWriter
 
@@ -60,56 +62,74 @@ def _default_datasets():
   return pipeline
 
 
+def _check_same_model(model_config, meta: dict, where):
+  """Refuses to resume with any change to the model config, before the workdir changes.
+
+  Strict on purpose: even fields that leave the parameters' shapes alone (`dtype`,
+  `iac_impl`, ...) refuse, so that a workdir always holds one model.
+  """
+  saved, new = IFANConfig.from_dict(meta["model"]).to_dict(), model_config.to_dict()
+  differences = [f"model.{name}={saved[name]!r} in the checkpoint, {new[name]!r} now" for name in saved
+                 if saved[name] != new[name]]
+  if differences:
+    raise Mismatch(f"Cannot resume from {where} with another model config: {'; '.join(differences)}. Use a new "
+                   "--workdir, or the original values.")
+
+
 def train_and_evaluate(config, workdir, *, datasets=None) -> dict | None:
   """Trains IFAN as `config` says, in `workdir` (resuming from its latest checkpoint if any).
 
   `datasets` provides `train_iterator` and `eval_iterator` as `ifan_jax.data.pipeline`
-  does (the default; it builds `synthetic_dp` on first use). Returns the final validation
-  metrics, or None if SIGTERM stopped the run early (after saving a checkpoint).
+  does (the default; it builds `synthetic_dp` on first use). A checkpoint to resume
+  from must fit the config: that is checked before anything in the workdir changes.
+  Returns the final validation metrics, or None if SIGTERM stopped the run early (after
+  saving a checkpoint).
   """
   check_config(config)
   workdir = absolute(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
-  if jax.process_index() == 0:
-    (workdir / CONFIG_FILE).write_text(config.to_json_best_effort(indent=2))
-  run = _Run(config, workdir, datasets or _default_datasets())
-  try:
-    finished = run.train()
-  finally:
-    run.close()
-  if not finished:
-    logging.warning("Stopped by SIGTERM after step %d; the checkpoint there resumes the run.", run.step)
-    return None
-  return run.finish()
+  with TrainingCheckpoints(workdir, keep=config.keep_checkpoints) as checkpoints:
+    run = _Run(config, workdir, datasets or _default_datasets(), checkpoints)
+    try:
+      finished = run.train()
+    finally:
+      run.close()
+    if not finished:
+      logging.warning("Stopped by SIGTERM after step %d; the checkpoint there resumes the run.", run.step)
+      return None
+    return run.finish()
 
 
 class _Run:
   """One start of a training run: its state, data stream, checkpoints and logs."""
 
-  def __init__(self, config, workdir, datasets):
-    self.config, self.workdir, self.datasets = config, workdir, datasets
+  def __init__(self, config, workdir, datasets, checkpoints: TrainingCheckpoints):
+    self.config, self.workdir, self.datasets, self.checkpoints = config, workdir, datasets, checkpoints
     self.is_chief = jax.process_index() == 0
     self.model_config = step_lib.model_config(config)
-    tx = optim.make_optimizer(config)
-    state = jax.device_get(step_lib.init_state(config, tx, jax.random.PRNGKey(config.seed)))
     self.train_iter = datasets.train_iterator(
         dataset=config.dataset, data_dir=config.data_dir, split=config.train_split,
         crop_size=config.crop_size, batch_size=config.batch_size, seed=config.seed,
         num_workers=config.num_workers, in_memory=config.in_memory, augment=config.augment)
-    self.checkpoints = TrainingCheckpoints(workdir, keep=config.keep_checkpoints)
-    restored = self.checkpoints.restore_latest(state.params, state.opt_state)
+    tx = optim.make_optimizer(config)
+    state = jax.device_get(step_lib.init_state(config, tx, jax.random.PRNGKey(config.seed)))
+    restored = checkpoints.restore_latest(state.params, state.opt_state,
+                                          check_meta=functools.partial(_check_same_model, self.model_config))
     if restored is not None:
       logging.info("Resuming from the checkpoint at step %d.", restored.step)
       state = step_lib.TrainState(step=np.int32(restored.step), params=restored.params,
                                   opt_state=restored.opt_state)
       self.train_iter.set_state(restored.pipeline_state)
-    best_meta = self.checkpoints.best_meta()
+    best_meta = checkpoints.best_meta()
     self.best_psnr = best_meta["eval"]["psnr"] if best_meta else -math.inf
     self.step = int(state.step)
     self.replicated = step_lib.replicate(state)
     self.parallel_step = step_lib.make_parallel_train_step(config, tx, optim.learning_rate_schedule(config))
-    self.writer = MetricWriter(workdir, enabled=self.is_chief)
     self.eval_metrics = None
+    # Every check has passed: only now does the workdir change.
+    if self.is_chief:
+      (workdir / CONFIG_FILE).write_text(config.to_json_best_effort(indent=2))
+    self.writer = MetricWriter(workdir, enabled=self.is_chief)
 
   def train(self) -> bool:
     """Steps to `total_steps`; False if SIGTERM stopped it first (after saving a checkpoint)."""
@@ -181,7 +201,6 @@ class _Run:
     return final
 
   def close(self):
-    self.checkpoints.close()
     self.writer.close()
 
 
