@@ -4,16 +4,18 @@ import functools
 import json
 import math
 import time
+import uuid
 
 import jax
 import numpy as np
 from absl import logging
+from etils import epath
 from tqdm import tqdm
 
 from ifan_jax.models import IFANConfig
 from ifan_jax.models.ifan import SIZE_MULTIPLE
 from ifan_jax.training import optim, step as step_lib, validation
-from ifan_jax.training.checkpoints import Mismatch, TrainingCheckpoints, absolute
+from ifan_jax.training.checkpoints import BEST_DIR, LATEST_DIR, Mismatch, TrainingCheckpoints, absolute
 from ifan_jax.training.preemption import StopOnSigterm
 from ifan_jax.training.summaries import MetricWriter
 
@@ -62,6 +64,33 @@ def _default_datasets():
   return pipeline
 
 
+def _prepare_workdir(workdir: epath.Path):
+  """Creates WORKDIR and its checkpoint folders; fails now, not at the first save, if one cannot take files."""
+  for directory in (workdir, workdir / LATEST_DIR, workdir / BEST_DIR):
+    try:
+      directory.mkdir(parents=True, exist_ok=True)
+      probe = directory / f".write_check_{uuid.uuid4().hex}"
+      probe.write_text("")
+      probe.unlink()
+    except OSError as error:
+      raise OSError(f"Cannot write in {directory} ({error.strerror or error}): choose a writable --workdir, "
+                    "or fix its permissions.") from None
+
+
+def _check_eval_split(config, datasets):
+  """Reads the first validation image: a misspelt `eval_split` fails now, not at the first validation."""
+  images = datasets.eval_iterator(dataset=config.dataset, data_dir=config.data_dir, split=config.eval_split,
+                                  limit=1)
+  try:
+    next(iter(images))
+  except StopIteration:
+    raise ValueError(f"config.eval_split={config.eval_split!r} of dataset {config.dataset!r} holds no image "
+                     "to validate on.") from None
+  except Exception as error:
+    error.add_note(f"(Checked before training: config.eval_split={config.eval_split!r}.)")
+    raise
+
+
 def _check_same_model(model_config, meta: dict, where):
   """Refuses to resume with any change to the model config, before the workdir changes.
 
@@ -80,14 +109,15 @@ def train_and_evaluate(config, workdir, *, datasets=None) -> dict | None:
   """Trains IFAN as `config` says, in `workdir` (resuming from its latest checkpoint if any).
 
   `datasets` provides `train_iterator` and `eval_iterator` as `ifan_jax.data.pipeline`
-  does (the default; it builds `synthetic_dp` on first use). A checkpoint to resume
-  from must fit the config: that is checked before anything in the workdir changes.
-  Returns the final validation metrics, or None if SIGTERM stopped the run early (after
-  saving a checkpoint).
+  does (the default; it builds `synthetic_dp` on first use). Before the first step it
+  checks the config, that the workdir is writable, that both splits exist, and that a
+  checkpoint to resume from fits the config. Returns the
+  final validation metrics, or None if SIGTERM stopped the run early (after saving a
+  checkpoint).
   """
   check_config(config)
   workdir = absolute(workdir)
-  workdir.mkdir(parents=True, exist_ok=True)
+  _prepare_workdir(workdir)
   with TrainingCheckpoints(workdir, keep=config.keep_checkpoints) as checkpoints:
     run = _Run(config, workdir, datasets or _default_datasets(), checkpoints)
     try:
@@ -107,6 +137,7 @@ class _Run:
     self.config, self.workdir, self.datasets, self.checkpoints = config, workdir, datasets, checkpoints
     self.is_chief = jax.process_index() == 0
     self.model_config = step_lib.model_config(config)
+    _check_eval_split(config, datasets)
     self.train_iter = datasets.train_iterator(
         dataset=config.dataset, data_dir=config.data_dir, split=config.train_split,
         crop_size=config.crop_size, batch_size=config.batch_size, seed=config.seed,
@@ -165,19 +196,32 @@ class _Run:
     return summary
 
   def _validate_and_save(self, evaluate: bool, save: bool):
-    host_state = _host_copy(self.replicated) if evaluate or save else None
-    is_best, eval_metrics = False, None
-    if evaluate:
-      eval_metrics, images = self._validate(host_state.params)
-      self.writer.scalars(self.step, {f"eval/{name}": value for name, value in eval_metrics.items()})
-      self.writer.images(self.step, images)
-      is_best = eval_metrics["psnr"] > self.best_psnr
-      self.best_psnr = max(self.best_psnr, eval_metrics["psnr"])
-      self.eval_metrics = eval_metrics
-    if save or is_best:
-      self.checkpoints.save(self.step, host_state.params, host_state.opt_state, self.train_iter.get_state(),
-                            {"model": self.model_config.to_dict(), "eval": eval_metrics}, is_best=is_best)
+    """Saves before validating (a failing validation then costs no work), then saves a new best."""
+    if evaluate or save:
+      host_state = _host_copy(self.replicated)
+      if save:
+        self._save(host_state, None, is_best=False)
+      if evaluate:
+        eval_metrics, images = self._validate_during_training(host_state.params)
+        self.writer.scalars(self.step, {f"eval/{name}": value for name, value in eval_metrics.items()})
+        self.writer.images(self.step, images)
+        if eval_metrics["psnr"] > self.best_psnr:
+          self.best_psnr = eval_metrics["psnr"]
+          self._save(host_state, eval_metrics, is_best=True)
+        self.eval_metrics = eval_metrics
     self.writer.flush()
+
+  def _save(self, host_state, eval_metrics, *, is_best: bool):
+    self.checkpoints.save(self.step, host_state.params, host_state.opt_state, self.train_iter.get_state(),
+                          {"model": self.model_config.to_dict(), "eval": eval_metrics}, is_best=is_best)
+
+  def _validate_during_training(self, params):
+    try:
+      return self._validate(params)
+    except Exception as error:
+      error.add_note(f"Validation at step {self.step} failed; the latest checkpoint (step "
+                     f"{self.checkpoints.latest_step()}) is kept and resumes the run.")
+      raise
 
   def _validate(self, params):
     config = self.config

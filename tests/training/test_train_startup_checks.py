@@ -1,8 +1,11 @@
-"""What a start checks before its first step."""
+"""What a start checks before its first step, and what a failing validation keeps."""
+
+import subprocess
 
 import pytest
 
 from ifan_jax.training import loop
+from ifan_jax.training.checkpoints import TrainingCheckpoints
 from tests.training.conftest import tiny_config
 from tests.training.fake_data import FakeDatasets
 
@@ -19,6 +22,40 @@ def two_step_run(tmp_path_factory):
   workdir = tmp_path_factory.mktemp("two_step_run")
   loop.train_and_evaluate(tiny_config(total_steps=2), workdir, datasets=FakeDatasets())
   return workdir
+
+
+def test_a_misspelt_eval_split_fails_before_the_first_step(tmp_path):
+  with pytest.raises(ValueError, match="dataset 'fake' has no split 'valdation'") as failure:
+    loop.train_and_evaluate(tiny_config(eval_split="valdation"), tmp_path, datasets=FakeDatasets())
+  assert "(Checked before training: config.eval_split='valdation'.)" in failure.value.__notes__
+  assert not (tmp_path / "metrics.jsonl").exists() and not (tmp_path / "train_config.json").exists()
+  assert not list((tmp_path / "checkpoints").iterdir())
+
+
+def test_an_unwritable_checkpoint_folder_fails_before_the_first_step(two_step_run):
+  before = _snapshot(two_step_run)
+  folder = two_step_run / "checkpoints"
+  subprocess.run(["chattr", "+i", str(folder)], check=True)
+  try:
+    with pytest.raises(OSError, match=f"Cannot write in {folder} .*Operation not permitted.*writable --workdir"):
+      loop.train_and_evaluate(tiny_config(), two_step_run, datasets=FakeDatasets())
+  finally:
+    subprocess.run(["chattr", "-i", str(folder)], check=True)
+  assert _snapshot(two_step_run) == before
+
+
+def test_a_failing_validation_keeps_the_checkpoint_of_its_step(tmp_path, monkeypatch):
+  def broken_validate(*args, **kwargs):
+    raise RuntimeError("validation broke")
+
+  with monkeypatch.context() as patch:
+    patch.setattr(loop.validation, "validate", broken_validate)
+    with pytest.raises(RuntimeError, match="validation broke") as failure:
+      loop.train_and_evaluate(tiny_config(), tmp_path, datasets=FakeDatasets())
+  assert failure.value.__notes__ == [
+      "Validation at step 2 failed; the latest checkpoint (step 2) is kept and resumes the run."]
+  assert TrainingCheckpoints(tmp_path, keep=3).latest_step() == 2
+  assert loop.train_and_evaluate(tiny_config(), tmp_path, datasets=FakeDatasets())["step"] == 4
 
 
 def test_resuming_with_another_model_config_is_refused_before_the_workdir_changes(two_step_run):
