@@ -1,5 +1,6 @@
 """The training loop: data, parallel steps, logging, validation, checkpoints, resume and preemption."""
 
+import contextlib
 import functools
 import json
 import math
@@ -12,6 +13,7 @@ from absl import logging
 from etils import epath
 from tqdm import tqdm
 
+from ifan_jax import locks
 from ifan_jax.models import IFANConfig
 from ifan_jax.models.ifan import SIZE_MULTIPLE
 from ifan_jax.training import optim, step as step_lib, validation
@@ -21,6 +23,7 @@ from ifan_jax.training.summaries import MetricWriter
 
 FINAL_METRICS_FILE = "final_metrics.json"
 CONFIG_FILE = "train_config.json"
+LOCK_FILE = ".lock"
 # A step whose loss or gradient norm is not finite stops the run.
 GUARDED_METRICS = ("loss/total", "train/grad_norm")
 
@@ -77,6 +80,16 @@ def _prepare_workdir(workdir: epath.Path):
                     "or fix its permissions.") from None
 
 
+def _workdir_lock(workdir: epath.Path):
+  """Process 0 holds WORKDIR/.lock for the whole run: a second run on the same workdir fails at once."""
+  if jax.process_index() != 0:
+    return contextlib.nullcontext()
+  if not locks.is_local(workdir):
+    logging.warning("%s is not a local path: it is not locked against a second run on it.", workdir)
+    return contextlib.nullcontext()
+  return locks.exclusive(workdir / LOCK_FILE, what=f"training workdir {workdir}")
+
+
 def _check_eval_split(config, datasets):
   """Reads the first validation image: a misspelt `eval_split` fails now, not at the first validation."""
   images = datasets.eval_iterator(dataset=config.dataset, data_dir=config.data_dir, split=config.eval_split,
@@ -110,15 +123,15 @@ def train_and_evaluate(config, workdir, *, datasets=None) -> dict | None:
 
   `datasets` provides `train_iterator` and `eval_iterator` as `ifan_jax.data.pipeline`
   does (the default; it builds `synthetic_dp` on first use). Before the first step it
-  checks the config, that the workdir is writable, that both splits exist, and that a
-  checkpoint to resume from fits the config. Returns the
+  checks the config, that the workdir is writable and not in use by another run, that
+  both splits exist, and that a checkpoint to resume from fits the config. Returns the
   final validation metrics, or None if SIGTERM stopped the run early (after saving a
   checkpoint).
   """
   check_config(config)
   workdir = absolute(workdir)
   _prepare_workdir(workdir)
-  with TrainingCheckpoints(workdir, keep=config.keep_checkpoints) as checkpoints:
+  with _workdir_lock(workdir), TrainingCheckpoints(workdir, keep=config.keep_checkpoints) as checkpoints:
     run = _Run(config, workdir, datasets or _default_datasets(), checkpoints)
     try:
       finished = run.train()

@@ -11,9 +11,12 @@ from tests.training.fake_data import FakeDatasets
 
 
 def _snapshot(workdir):
-  """Every file of the workdir (checkpoints' included) with its size and modification time."""
+  """Every file of the workdir (checkpoints' included) with its size and modification time.
+
+  Leaves out `.lock`, which every start rewrites while it holds the workdir.
+  """
   return {str(p.relative_to(workdir)): (p.stat().st_size, p.stat().st_mtime_ns)
-          for p in workdir.rglob("*") if p.is_file()}
+          for p in workdir.rglob("*") if p.is_file() and p.name != loop.LOCK_FILE}
 
 
 @pytest.fixture(scope="module")
