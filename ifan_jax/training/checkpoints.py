@@ -5,8 +5,8 @@ Layout of WORKDIR:
   checkpoints/<step>.damaged-<time>/  a save that could not be read, moved aside by a resume
   best/<step>/          the save with the highest validation PSNR so far
 Each save holds `params`, `opt_state` (numpy pytrees, written by process 0), `meta`
-(JSON: step, model config, validation metrics, the shape of every array) and `pipeline`
-(one JSON file per process: each host's input-pipeline state).
+(JSON: step, model config, validation metrics, process count, the shape of every array)
+and `pipeline` (one JSON file per process: each host's input-pipeline state).
 
 Saves are synchronous, so that a failing save stops the run at its step and costs no
 older checkpoint. Reads fall back to the newest checkpoint that can be read.
@@ -80,14 +80,20 @@ def _everywhere(ok: bool) -> bool:
   return bool(np.all(multihost_utils.process_allgather(np.asarray(ok))))
 
 
-def _missing_pipeline_state(directory: epath.Path) -> str:
-  """Why `process_<i>.json` is missing: lost, or (only when the others say so) another process count."""
+def _missing_pipeline_state(directory: epath.Path, saved_count: int | None) -> str:
+  """Why `process_<i>.json` is missing: lost, or (only if the save says so) another process count.
+
+  `saved_count` is the process count in the save's meta; older saves lack it, and then the
+  highest `process_<j>.json` present stands for it.
+  """
   index, count = jax.process_index(), jax.process_count()
   names = [p.name for p in directory.iterdir()] if directory.is_dir() else []
   found = sorted(int(m.group(1)) for name in names if (m := re.fullmatch(r"process_(\d+)\.json", name)))
+  if saved_count is None and found:
+    saved_count = max(found) + 1
   message = f"No input-pipeline state for process {index}: {directory / f'process_{index}.json'} is missing"
-  if found and max(found) + 1 != count:
-    written = f"{max(found) + 1} process" + ("es" if max(found) else "")
+  if saved_count is not None and saved_count != count:
+    written = f"{saved_count} process" + ("es" if saved_count > 1 else "")
     return (f"{message}; the checkpoint was written by a run of {written} and this run has {count}: resume it "
             f"with {written}.")
   others = ", ".join(f"process_{i}.json" for i in found) or "no process's file"
@@ -108,7 +114,7 @@ class PipelineStateHandler(ocp.CheckpointHandler):
   def restore(self, directory: epath.Path, args: "PipelineRestore | None" = None) -> Any:
     path = directory / f"process_{jax.process_index()}.json"
     if not path.exists():
-      raise FileNotFoundError(_missing_pipeline_state(directory))
+      raise FileNotFoundError(_missing_pipeline_state(directory, args.process_count if args else None))
     return json.loads(path.read_text())
 
 
@@ -123,7 +129,7 @@ class PipelineSave(ocp.args.CheckpointArgs):
 @ocp.args.register_with_handler(PipelineStateHandler, for_restore=True)
 @dataclasses.dataclass
 class PipelineRestore(ocp.args.CheckpointArgs):
-  pass
+  process_count: int | None = None  # Of the run that saved (from meta), for the error if a file is missing.
 
 
 @dataclasses.dataclass
@@ -226,8 +232,8 @@ class TrainingCheckpoints:
     args = ocp.args.Composite(
         params=ocp.args.StandardSave(params),
         opt_state=ocp.args.StandardSave(opt_state),
-        meta=ocp.args.JsonSave(dict(meta, step=step, shapes={"params": _shapes(params),
-                                                             "opt_state": _shapes(opt_state)})),
+        meta=ocp.args.JsonSave(dict(meta, step=step, process_count=jax.process_count(),
+                                    shapes={"params": _shapes(params), "opt_state": _shapes(opt_state)})),
         pipeline=PipelineSave(pipeline_state))
     for manager, wanted in ((self.latest, True), (self.best, is_best)):
       if wanted and manager.latest_step() != step:
@@ -282,10 +288,11 @@ class TrainingCheckpoints:
       check_meta(meta, path)
     _check_shapes(meta.get("shapes"), templates, path)
     # Each process reads its own pipeline file: all must agree before the shared read below.
+    pipeline_state, error = None, None
     try:
-      pipeline_state, error = PipelineStateHandler().restore(path / "pipeline"), None
+      pipeline_state = PipelineStateHandler().restore(path / "pipeline", PipelineRestore(meta.get("process_count")))
     except (OSError, ValueError) as failure:
-      pipeline_state, error = None, failure
+      error = failure
     if not _everywhere(error is None):
       raise error or CheckpointError(f"another process cannot read its input-pipeline state in {path}")
     arrays = self.latest.restore(step, args=ocp.args.Composite(

@@ -14,7 +14,7 @@ import pytest
 
 from ifan_jax import Deblurrer
 from ifan_jax.training import checkpoints, loop
-from ifan_jax.training.checkpoints import CheckpointError, PipelineStateHandler, TrainingCheckpoints
+from ifan_jax.training.checkpoints import CheckpointError, PipelineRestore, PipelineStateHandler, TrainingCheckpoints
 from tests.training.conftest import tiny_config
 from tests.training.fake_data import FakeDatasets
 
@@ -153,25 +153,31 @@ def _pipeline_dir(tmp_path, *processes):
   return directory
 
 
-def _restore_as(monkeypatch, directory, index, count):
+def _restore_as(monkeypatch, directory, index, count, saved_count=None):
+  """The error of process `index` of `count` restoring `directory`, saved by `saved_count` processes."""
   monkeypatch.setattr(jax, "process_index", lambda: index)
   monkeypatch.setattr(jax, "process_count", lambda: count)
   with pytest.raises(FileNotFoundError) as failure:
-    PipelineStateHandler().restore(directory)
+    PipelineStateHandler().restore(directory, PipelineRestore(saved_count))
   return str(failure.value)
 
 
 def test_a_lost_pipeline_file_is_called_missing_not_another_process_count(tmp_path, monkeypatch):
-  message = _restore_as(monkeypatch, _pipeline_dir(tmp_path), 0, 1)
-  assert message == (f"No input-pipeline state for process 0: {tmp_path / 'pipeline' / 'process_0.json'} is "
-                     "missing (the folder holds no process's file): the file was lost.")
-  # Process 0's file lost in a two-process checkpoint resumed by two processes.
-  (tmp_path / "pipeline" / "process_1.json").write_text("{}")
-  message = _restore_as(monkeypatch, tmp_path / "pipeline", 0, 2)
-  assert "(the folder holds process_1.json): the file was lost." in message and "processes" not in message
+  directory = _pipeline_dir(tmp_path, 0)
+  # Process 1's file lost in a two-process checkpoint resumed by two processes.
+  assert _restore_as(monkeypatch, directory, 1, 2, saved_count=2) == (
+      f"No input-pipeline state for process 1: {directory / 'process_1.json'} is missing (the folder holds "
+      "process_0.json): the file was lost.")
+  (directory / "process_0.json").unlink()
+  for saved_count in (1, None):  # None: a checkpoint from before meta recorded the count.
+    message = _restore_as(monkeypatch, directory, 0, 1, saved_count)
+    assert message.endswith("is missing (the folder holds no process's file): the file was lost.")
 
 
 def test_a_pipeline_file_of_another_process_count_says_so(tmp_path, monkeypatch):
-  message = _restore_as(monkeypatch, _pipeline_dir(tmp_path, 0), 1, 2)
-  assert message.endswith("the checkpoint was written by a run of 1 process and this run has 2: resume it "
-                          "with 1 process.")
+  directory = _pipeline_dir(tmp_path, 0)
+  for saved_count in (1, None):  # None: the files present stand for the count.
+    message = _restore_as(monkeypatch, directory, 1, 2, saved_count)
+    assert message.endswith("the checkpoint was written by a run of 1 process and this run has 2: resume it "
+                            "with 1 process.")
+  assert "run of 4 processes and this run has 2" in _restore_as(monkeypatch, directory, 1, 2, saved_count=4)
