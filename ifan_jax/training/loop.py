@@ -232,8 +232,10 @@ class _Run:
     try:
       return self._validate(params)
     except Exception as error:
-      error.add_note(f"Validation at step {self.step} failed; the latest checkpoint (step "
-                     f"{self.checkpoints.latest_step()}) is kept and resumes the run.")
+      latest = self.checkpoints.latest_step()
+      kept = "no checkpoint was saved yet" if latest is None else (
+          f"the latest checkpoint (step {latest}) is kept and resumes the run")
+      error.add_note(f"Validation at step {self.step} failed; {kept}.")
       raise
 
   def _validate(self, params):

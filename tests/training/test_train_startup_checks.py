@@ -51,14 +51,18 @@ def test_a_failing_validation_keeps_the_checkpoint_of_its_step(tmp_path, monkeyp
   def broken_validate(*args, **kwargs):
     raise RuntimeError("validation broke")
 
+  workdir = tmp_path / "run"
   with monkeypatch.context() as patch:
     patch.setattr(loop.validation, "validate", broken_validate)
     with pytest.raises(RuntimeError, match="validation broke") as failure:
-      loop.train_and_evaluate(tiny_config(), tmp_path, datasets=FakeDatasets())
+      loop.train_and_evaluate(tiny_config(), workdir, datasets=FakeDatasets())
+    with pytest.raises(RuntimeError, match="validation broke") as early:
+      loop.train_and_evaluate(tiny_config(eval_every_steps=1), tmp_path / "early", datasets=FakeDatasets())
   assert failure.value.__notes__ == [
       "Validation at step 2 failed; the latest checkpoint (step 2) is kept and resumes the run."]
-  assert TrainingCheckpoints(tmp_path, keep=3).latest_step() == 2
-  assert loop.train_and_evaluate(tiny_config(), tmp_path, datasets=FakeDatasets())["step"] == 4
+  assert early.value.__notes__ == ["Validation at step 1 failed; no checkpoint was saved yet."]
+  assert TrainingCheckpoints(workdir, keep=3).latest_step() == 2
+  assert loop.train_and_evaluate(tiny_config(), workdir, datasets=FakeDatasets())["step"] == 4
 
 
 def test_resuming_with_another_model_config_is_refused_before_the_workdir_changes(two_step_run):
