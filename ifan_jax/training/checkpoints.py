@@ -2,25 +2,102 @@
 
 Layout of WORKDIR:
   checkpoints/<step>/   the last `keep` saves (every K steps, at the end, on SIGTERM)
+  checkpoints/<step>.damaged-<time>/  a save that could not be read, moved aside by a resume
   best/<step>/          the save with the highest validation PSNR so far
 Each save holds `params`, `opt_state` (numpy pytrees, written by process 0), `meta`
-(JSON: step, model config, validation metrics) and `pipeline` (one JSON file per
-process: each host's input-pipeline state).
+(JSON: step, model config, validation metrics, process count, the shape of every array)
+and `pipeline` (one JSON file per process: each host's input-pipeline state).
+
+Saves are synchronous, so that a failing save stops the run at its step and costs no
+older checkpoint. Reads fall back to the newest checkpoint that can be read.
 """
 
 import dataclasses
 import json
+import re
+import sys
+import time
 from typing import Any
 
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from absl import logging
 from etils import epath
+from jax.experimental import multihost_utils
 
+from ifan_jax import locks
 from ifan_jax.models import IFANConfig
 
 LATEST_DIR = "checkpoints"
 BEST_DIR = "best"
+
+
+class CheckpointError(RuntimeError):
+  """A checkpoint could not be written, or no checkpoint of a folder can be read."""
+
+
+class Mismatch(ValueError):
+  """A checkpoint that can be read but belongs to another configuration (no older one is tried)."""
+
+
+def absolute(path) -> epath.Path:
+  """`path` made absolute (orbax refuses relative paths); URLs such as `gs://...` as they are."""
+  path = epath.Path(path)
+  return path.absolute() if locks.is_local(path) else path
+
+
+def _describe(error: BaseException) -> str:
+  """`Type: message`, without the kilobyte-long specs that tensorstore appends to its errors."""
+  return f"{type(error).__name__}: {str(error).split(' [tensorstore_spec=')[0].strip()}"
+
+
+def _drop_abandoned_read_reports():
+  """Silences the dozens of "Event loop is closed" tracebacks that follow a failed orbax read.
+
+  When one array of a checkpoint cannot be read, orbax closes the event loop of the read
+  while tensorstore still completes the others; each completion then reports a
+  RuntimeError through `sys.unraisablehook`. Those reports say nothing about the
+  checkpoint: this hook (installed once, chaining to the previous one) drops exactly them.
+  """
+  previous = sys.unraisablehook
+  if getattr(previous, "drops_abandoned_reads", False):
+    return
+
+  def hook(unraisable):
+    if isinstance(unraisable.exc_value, RuntimeError) and str(unraisable.exc_value) == "Event loop is closed":
+      return
+    previous(unraisable)
+
+  hook.drops_abandoned_reads = True
+  sys.unraisablehook = hook
+
+
+def _everywhere(ok: bool) -> bool:
+  """Whether `ok` holds on every process (they must all restore the same step)."""
+  if jax.process_count() == 1:
+    return ok
+  return bool(np.all(multihost_utils.process_allgather(np.asarray(ok))))
+
+
+def _missing_pipeline_state(directory: epath.Path, saved_count: int | None) -> str:
+  """Why `process_<i>.json` is missing: lost, or (only if the save says so) another process count.
+
+  `saved_count` is the process count in the save's meta; older saves lack it, and then the
+  highest `process_<j>.json` present stands for it.
+  """
+  index, count = jax.process_index(), jax.process_count()
+  names = [p.name for p in directory.iterdir()] if directory.is_dir() else []
+  found = sorted(int(m.group(1)) for name in names if (m := re.fullmatch(r"process_(\d+)\.json", name)))
+  if saved_count is None and found:
+    saved_count = max(found) + 1
+  message = f"No input-pipeline state for process {index}: {directory / f'process_{index}.json'} is missing"
+  if saved_count is not None and saved_count != count:
+    written = f"{saved_count} process" + ("es" if saved_count > 1 else "")
+    return (f"{message}; the checkpoint was written by a run of {written} and this run has {count}: resume it "
+            f"with {written}.")
+  others = ", ".join(f"process_{i}.json" for i in found) or "no process's file"
+  return f"{message} (the folder holds {others}): the file was lost."
 
 
 class PipelineStateHandler(ocp.CheckpointHandler):
@@ -37,9 +114,7 @@ class PipelineStateHandler(ocp.CheckpointHandler):
   def restore(self, directory: epath.Path, args: "PipelineRestore | None" = None) -> Any:
     path = directory / f"process_{jax.process_index()}.json"
     if not path.exists():
-      raise FileNotFoundError(
-          f"No input-pipeline state for process {jax.process_index()} at {path}: the checkpoint was "
-          f"written by a run with fewer processes ({sorted(p.name for p in directory.iterdir())}).")
+      raise FileNotFoundError(_missing_pipeline_state(directory, args.process_count if args else None))
     return json.loads(path.read_text())
 
 
@@ -49,10 +124,12 @@ class PipelineSave(ocp.args.CheckpointArgs):
   state: Any
 
 
+# orbax refuses to save an item whose handler has no restore arguments registered; resumes
+# call the handler's restore directly, so that all processes agree first (TrainingCheckpoints).
 @ocp.args.register_with_handler(PipelineStateHandler, for_restore=True)
 @dataclasses.dataclass
 class PipelineRestore(ocp.args.CheckpointArgs):
-  pass
+  process_count: int | None = None  # Of the run that saved (from meta), for the error if a file is missing.
 
 
 @dataclasses.dataclass
@@ -68,11 +145,63 @@ def _abstract(tree):
   return jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), tree)
 
 
+def _shapes(tree) -> dict[str, list[int]]:
+  return {jax.tree_util.keystr(path, simple=True, separator="/"): list(np.shape(leaf))
+          for path, leaf in jax.tree_util.tree_leaves_with_path(tree)}
+
+
+def _some(names: list[str]) -> str:
+  return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _check_shapes(saved: dict | None, templates: dict, where: epath.Path):
+  """Raises Mismatch naming the arrays that differ between a save and what this run builds."""
+  if saved is None:  # Written before checkpoints recorded their shapes.
+    return
+  problems = []
+  for item, template in templates.items():
+    ours, theirs = _shapes(template), saved[item]
+    only_saved, only_ours = sorted(set(theirs) - set(ours)), sorted(set(ours) - set(theirs))
+    reshaped = [f"{k} {theirs[k]} saved, {ours[k]} now" for k in sorted(set(ours) & set(theirs))
+                if ours[k] != theirs[k]]
+    problems += [f"{item} {what}: {_some(names)}" for what, names in (
+        ("only in the checkpoint", only_saved), ("only in this run", only_ours), ("reshaped", reshaped)) if names]
+  if problems:
+    raise Mismatch(f"Cannot resume from {where}: its arrays differ from what this config builds ("
+                   f"{'; '.join(problems)}). A training option that changes the parameters or the optimiser "
+                   "(e.g. use_reblur_loss) differs from the run's: use a new --workdir, or the run's original "
+                   "settings (train_config.json in the workdir).")
+
+
+def _newest_readable(directory: epath.Path, steps: list[int], read) -> tuple[Any, list[int]]:
+  """`(read(step), the unreadable newer steps)` for the newest step that `read` manages.
+
+  Logs a warning for each step that fails (Mismatch propagates: no older step is tried);
+  CheckpointError when none can be read.
+  """
+  _drop_abandoned_read_reports()
+  failures = []
+  for step in sorted(steps, reverse=True):
+    try:
+      return read(step), [failed for failed, _ in failures]
+    except Mismatch:
+      raise
+    except Exception as error:  # pylint: disable=broad-exception-caught
+      failures.append((step, _describe(error)))
+      logging.warning("The checkpoint at step %d (%s) cannot be read: %s", step, directory / str(step),
+                      failures[-1][1])
+  raise CheckpointError(
+      f"No checkpoint in {directory} can be read: " + "; ".join(f"step {s}: {e}" for s, e in failures)
+      + ". To train in this workdir again, move them aside (or use a new --workdir).")
+
+
 def _manager(directory: epath.Path, keep: int) -> ocp.CheckpointManager:
-  # Both managers save the same steps: distinct barrier names keep their cross-host
-  # synchronisation apart (shared names deadlock a multi-process run).
+  # Synchronous saves: a failing save raises in `save()` at its step, before orbax deletes
+  # any older step for max_to_keep (an asynchronous one fails in a background thread and
+  # surfaces at the next save). Both managers save the same steps: distinct barrier names
+  # keep their cross-host synchronisation apart (shared names deadlock a multi-process run).
   return ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(
-      max_to_keep=keep, create=True,
+      max_to_keep=keep, create=True, enable_async_checkpointing=False,
       multiprocessing_options=ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=directory.name)))
 
 
@@ -80,25 +209,45 @@ class TrainingCheckpoints:
   """The two orbax managers of a training run, saving host-side (numpy) copies of the state.
 
   Host-local pmapped arrays cannot be written in a multi-process run, so callers pass
-  numpy pytrees (one replica), and restored values come back as numpy too.
+  numpy pytrees (one replica), and restored values come back as numpy too. A context
+  manager: leaving it closes the managers.
   """
 
   def __init__(self, workdir, *, keep: int):
-    workdir = epath.Path(workdir)
+    workdir = absolute(workdir)
     self.latest = _manager(workdir / LATEST_DIR, keep)
     self.best = _manager(workdir / BEST_DIR, 1)
 
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    self.close()
+
   def save(self, step: int, params, opt_state, pipeline_state, meta: dict, *, is_best: bool = False):
-    """Saves to `checkpoints/` (unless this step is already there) and, if `is_best`, to `best/`."""
+    """Saves to `checkpoints/` (unless this step is already there) and, if `is_best`, to `best/`.
+
+    Returns once the save is on disk; a failure raises CheckpointError (older saves stay).
+    """
     args = ocp.args.Composite(
         params=ocp.args.StandardSave(params),
         opt_state=ocp.args.StandardSave(opt_state),
-        meta=ocp.args.JsonSave(dict(meta, step=step)),
+        meta=ocp.args.JsonSave(dict(meta, step=step, process_count=jax.process_count(),
+                                    shapes={"params": _shapes(params), "opt_state": _shapes(opt_state)})),
         pipeline=PipelineSave(pipeline_state))
-    if self.latest.latest_step() != step:
-      self.latest.save(step, args=args)
-    if is_best and self.best.latest_step() != step:
-      self.best.save(step, args=args)
+    for manager, wanted in ((self.latest, True), (self.best, is_best)):
+      if wanted and manager.latest_step() != step:
+        self._save(manager, step, args)
+
+  def _save(self, manager: ocp.CheckpointManager, step: int, args):
+    previous = manager.latest_step()
+    try:
+      manager.save(step, args=args)
+    except Exception as error:  # pylint: disable=broad-exception-caught
+      kept = f"the checkpoint at step {previous} is kept" if previous is not None else "there is no earlier one"
+      raise CheckpointError(f"Saving the checkpoint at step {step} to {manager.directory / str(step)} failed "
+                            f"({_describe(error)}); {kept}. Fix the cause (space, permissions) and rerun to "
+                            "resume.") from None
 
   def latest_step(self) -> int | None:
     return self.latest.latest_step()
@@ -108,24 +257,61 @@ class TrainingCheckpoints:
     step = self.best.latest_step()
     if step is None:
       return None
-    return self.best.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
-
-  def restore_latest(self, params_template, opt_state_template) -> Restored | None:
-    """The newest save in `checkpoints/`, restored onto the templates' structure; None if there is none."""
-    step = self.latest.latest_step()
-    if step is None:
+    try:
+      return self.best.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+    except Exception as error:  # pylint: disable=broad-exception-caught
+      logging.warning("The best checkpoint %s cannot be read (%s): the next validation replaces it.",
+                      self.best.directory / str(step), _describe(error))
       return None
-    restored = self.latest.restore(step, args=ocp.args.Composite(
-        params=ocp.args.StandardRestore(_abstract(params_template)),
-        opt_state=ocp.args.StandardRestore(_abstract(opt_state_template)),
-        meta=ocp.args.JsonRestore(),
-        pipeline=PipelineRestore()))
-    return Restored(step=step, params=restored.params, opt_state=restored.opt_state,
-                    pipeline_state=restored.pipeline, meta=restored.meta)
 
-  def wait(self):
-    self.latest.wait_until_finished()
-    self.best.wait_until_finished()
+  def restore_latest(self, params_template, opt_state_template, *, check_meta=None) -> Restored | None:
+    """The newest readable save in `checkpoints/`, restored onto the templates' structure; None if none.
+
+    `check_meta(meta, path)` sees each save's meta before its arrays are read and raises
+    Mismatch to refuse it. Newer saves that cannot be read are moved aside (with a
+    warning); CheckpointError when no save can be read.
+    """
+    steps = self.latest.all_steps()
+    if not steps:
+      return None
+    templates = {"params": params_template, "opt_state": opt_state_template}
+    restored, unreadable = _newest_readable(
+        self.latest.directory, steps, lambda s: self._restore(s, templates, check_meta))
+    if unreadable:
+      self._move_aside(unreadable)
+    return restored
+
+  def _restore(self, step: int, templates: dict, check_meta) -> Restored:
+    path = self.latest.directory / str(step)
+    meta = self.latest.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+    if check_meta is not None:
+      check_meta(meta, path)
+    _check_shapes(meta.get("shapes"), templates, path)
+    # Each process reads its own pipeline file: all must agree before the shared read below.
+    pipeline_state, error = None, None
+    try:
+      pipeline_state = PipelineStateHandler().restore(path / "pipeline", PipelineRestore(meta.get("process_count")))
+    except (OSError, ValueError) as failure:
+      error = failure
+    if not _everywhere(error is None):
+      raise error or CheckpointError(f"another process cannot read its input-pipeline state in {path}")
+    arrays = self.latest.restore(step, args=ocp.args.Composite(
+        **{item: ocp.args.StandardRestore(_abstract(template)) for item, template in templates.items()}))
+    return Restored(step=step, params=arrays.params, opt_state=arrays.opt_state,
+                    pipeline_state=pipeline_state, meta=meta)
+
+  def _move_aside(self, steps: list[int]):
+    """Renames unreadable saves newer than the restored one, which the resumed run saves again."""
+    if jax.process_index() == 0:
+      stamp = time.strftime("%Y%m%d-%H%M%S")
+      for step in steps:
+        source = self.latest.directory / str(step)
+        target = source.parent / f"{step}.damaged-{stamp}"
+        source.rename(target)
+        logging.warning("Moved the unreadable checkpoint %s to %s.", source, target)
+    if jax.process_count() > 1:
+      multihost_utils.sync_global_devices("ifan_jax: unreadable checkpoints moved aside")
+    self.latest.reload()
 
   def close(self):
     self.latest.close()
@@ -143,7 +329,7 @@ def training_run_dir(path) -> epath.Path | None:
 
   None when `path` is neither a training workdir nor one of its checkpoint folders.
   """
-  path = epath.Path(path)
+  path = absolute(path)
   for candidate in (path / LATEST_DIR, path):
     if _steps(candidate):
       return candidate
@@ -151,12 +337,14 @@ def training_run_dir(path) -> epath.Path | None:
 
 
 def load_trained_model(path) -> tuple[IFANConfig, Any]:
-  """`(config, network_params)` of a training run: WORKDIR's latest checkpoint, or WORKDIR/best's."""
+  """`(config, network_params)` of a training run: WORKDIR's latest checkpoint, or WORKDIR/best's.
+
+  A checkpoint that cannot be read is skipped with a warning for the newest one that can.
+  """
   directory = training_run_dir(path)
   if directory is None:
     raise FileNotFoundError(f"{path} holds no training checkpoint ({LATEST_DIR}/<step> or <step>/ folders).")
-  step = _steps(directory)[-1]
+  args = ocp.args.Composite(params=ocp.args.StandardRestore(), meta=ocp.args.JsonRestore())
   with ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(read_only=True)) as manager:
-    restored = manager.restore(step, args=ocp.args.Composite(params=ocp.args.StandardRestore(),
-                                                             meta=ocp.args.JsonRestore()))
+    restored, _ = _newest_readable(directory, _steps(directory), lambda step: manager.restore(step, args=args))
   return IFANConfig.from_dict(restored.meta["model"]), restored.params["network"]

@@ -1,8 +1,11 @@
 """The training loop: data, parallel steps, logging, validation, checkpoints, resume and preemption."""
 
+import contextlib
+import functools
 import json
 import math
 import time
+import uuid
 
 import jax
 import numpy as np
@@ -10,14 +13,17 @@ from absl import logging
 from etils import epath
 from tqdm import tqdm
 
+from ifan_jax import locks
+from ifan_jax.models import IFANConfig
 from ifan_jax.models.ifan import SIZE_MULTIPLE
 from ifan_jax.training import optim, step as step_lib, validation
-from ifan_jax.training.checkpoints import TrainingCheckpoints
+from ifan_jax.training.checkpoints import BEST_DIR, LATEST_DIR, Mismatch, TrainingCheckpoints, absolute
 from ifan_jax.training.preemption import StopOnSigterm
 from ifan_jax.training.summaries import MetricWriter
 
 FINAL_METRICS_FILE = "final_metrics.json"
 CONFIG_FILE = "train_config.json"
+LOCK_FILE = ".lock"
 # A step whose loss or gradient norm is not finite stops the run.
 GUARDED_METRICS = ("loss/total", "train/grad_norm")
 
@@ -61,56 +67,113 @@ def _default_datasets():
   return pipeline
 
 
+def _prepare_workdir(workdir: epath.Path):
+  """Creates WORKDIR and its checkpoint folders; fails now, not at the first save, if one cannot take files."""
+  for directory in (workdir, workdir / LATEST_DIR, workdir / BEST_DIR):
+    try:
+      directory.mkdir(parents=True, exist_ok=True)
+      probe = directory / f".write_check_{uuid.uuid4().hex}"
+      probe.write_text("")
+      probe.unlink()
+    except OSError as error:
+      raise OSError(f"Cannot write in {directory} ({error.strerror or error}): choose a writable --workdir, "
+                    "or fix its permissions.") from None
+
+
+def _workdir_lock(workdir: epath.Path):
+  """Process 0 holds WORKDIR/.lock for the whole run: a second run on the same workdir fails at once."""
+  if jax.process_index() != 0:
+    return contextlib.nullcontext()
+  if not locks.is_local(workdir):
+    logging.warning("%s is not a local path: it is not locked against a second run on it.", workdir)
+    return contextlib.nullcontext()
+  return locks.exclusive(workdir / LOCK_FILE, what=f"training workdir {workdir}")
+
+
+def _check_eval_split(config, datasets):
+  """Reads the first validation image: a misspelt `eval_split` fails now, not at the first validation."""
+  images = datasets.eval_iterator(dataset=config.dataset, data_dir=config.data_dir, split=config.eval_split,
+                                  limit=1)
+  try:
+    next(iter(images))
+  except StopIteration:
+    raise ValueError(f"config.eval_split={config.eval_split!r} of dataset {config.dataset!r} holds no image "
+                     "to validate on.") from None
+  except Exception as error:
+    error.add_note(f"(Checked before training: config.eval_split={config.eval_split!r}.)")
+    raise
+
+
+def _check_same_model(model_config, meta: dict, where):
+  """Refuses to resume with any change to the model config, before the workdir changes.
+
+  Strict on purpose: even fields that leave the parameters' shapes alone (`dtype`,
+  `iac_impl`, ...) refuse, so that a workdir always holds one model.
+  """
+  saved, new = IFANConfig.from_dict(meta["model"]).to_dict(), model_config.to_dict()
+  differences = [f"model.{name}={saved[name]!r} in the checkpoint, {new[name]!r} now" for name in saved
+                 if saved[name] != new[name]]
+  if differences:
+    raise Mismatch(f"Cannot resume from {where} with another model config: {'; '.join(differences)}. Use a new "
+                   "--workdir, or the original values.")
+
+
 def train_and_evaluate(config, workdir, *, datasets=None) -> dict | None:
   """Trains IFAN as `config` says, in `workdir` (resuming from its latest checkpoint if any).
 
   `datasets` provides `train_iterator` and `eval_iterator` as `ifan_jax.data.pipeline`
-  does (the default; it builds `synthetic_dp` on first use). Returns the final validation
-  metrics, or None if SIGTERM stopped the run early (after saving a checkpoint).
+  does (the default; it builds `synthetic_dp` on first use). Before the first step it
+  checks the config, that the workdir is writable and not in use by another run, that
+  both splits exist, and that a checkpoint to resume from fits the config. Returns the
+  final validation metrics, or None if SIGTERM stopped the run early (after saving a
+  checkpoint).
   """
   check_config(config)
-  workdir = epath.Path(workdir)
-  workdir.mkdir(parents=True, exist_ok=True)
-  if jax.process_index() == 0:
-    (workdir / CONFIG_FILE).write_text(config.to_json_best_effort(indent=2))
-  run = _Run(config, workdir, datasets or _default_datasets())
-  try:
-    finished = run.train()
-  finally:
-    run.close()
-  if not finished:
-    logging.warning("Stopped by SIGTERM after step %d; the checkpoint there resumes the run.", run.step)
-    return None
-  return run.finish()
+  workdir = absolute(workdir)
+  _prepare_workdir(workdir)
+  with _workdir_lock(workdir), TrainingCheckpoints(workdir, keep=config.keep_checkpoints) as checkpoints:
+    run = _Run(config, workdir, datasets or _default_datasets(), checkpoints)
+    try:
+      finished = run.train()
+    finally:
+      run.close()
+    if not finished:
+      logging.warning("Stopped by SIGTERM after step %d; the checkpoint there resumes the run.", run.step)
+      return None
+    return run.finish()
 
 
 class _Run:
   """One start of a training run: its state, data stream, checkpoints and logs."""
 
-  def __init__(self, config, workdir, datasets):
-    self.config, self.workdir, self.datasets = config, workdir, datasets
+  def __init__(self, config, workdir, datasets, checkpoints: TrainingCheckpoints):
+    self.config, self.workdir, self.datasets, self.checkpoints = config, workdir, datasets, checkpoints
     self.is_chief = jax.process_index() == 0
     self.model_config = step_lib.model_config(config)
-    tx = optim.make_optimizer(config)
-    state = jax.device_get(step_lib.init_state(config, tx, jax.random.PRNGKey(config.seed)))
+    _check_eval_split(config, datasets)
     self.train_iter = datasets.train_iterator(
         dataset=config.dataset, data_dir=config.data_dir, split=config.train_split,
         crop_size=config.crop_size, batch_size=config.batch_size, seed=config.seed,
         num_workers=config.num_workers, in_memory=config.in_memory, augment=config.augment)
-    self.checkpoints = TrainingCheckpoints(workdir, keep=config.keep_checkpoints)
-    restored = self.checkpoints.restore_latest(state.params, state.opt_state)
+    tx = optim.make_optimizer(config)
+    state = jax.device_get(step_lib.init_state(config, tx, jax.random.PRNGKey(config.seed)))
+    restored = checkpoints.restore_latest(state.params, state.opt_state,
+                                          check_meta=functools.partial(_check_same_model, self.model_config))
     if restored is not None:
       logging.info("Resuming from the checkpoint at step %d.", restored.step)
       state = step_lib.TrainState(step=np.int32(restored.step), params=restored.params,
                                   opt_state=restored.opt_state)
       self.train_iter.set_state(restored.pipeline_state)
-    best_meta = self.checkpoints.best_meta()
+    best_meta = checkpoints.best_meta()
     self.best_psnr = best_meta["eval"]["psnr"] if best_meta else -math.inf
     self.step = int(state.step)
     self.replicated = step_lib.replicate(state)
     self.parallel_step = step_lib.make_parallel_train_step(config, tx, optim.learning_rate_schedule(config))
-    self.writer = MetricWriter(workdir, enabled=self.is_chief)
     self.eval_metrics = None
+    # Every check has passed: only now does the workdir change.
+    if self.is_chief:
+      (workdir / CONFIG_FILE).write_text(config.to_json_best_effort(indent=2))
+    self.writer = MetricWriter(workdir, enabled=self.is_chief)
 
   def train(self) -> bool:
     """Steps to `total_steps`; False if SIGTERM stopped it first (after saving a checkpoint)."""
@@ -146,19 +209,34 @@ class _Run:
     return summary
 
   def _validate_and_save(self, evaluate: bool, save: bool):
-    host_state = _host_copy(self.replicated) if evaluate or save else None
-    is_best, eval_metrics = False, None
-    if evaluate:
-      eval_metrics, images = self._validate(host_state.params)
-      self.writer.scalars(self.step, {f"eval/{name}": value for name, value in eval_metrics.items()})
-      self.writer.images(self.step, images)
-      is_best = eval_metrics["psnr"] > self.best_psnr
-      self.best_psnr = max(self.best_psnr, eval_metrics["psnr"])
-      self.eval_metrics = eval_metrics
-    if save or is_best:
-      self.checkpoints.save(self.step, host_state.params, host_state.opt_state, self.train_iter.get_state(),
-                            {"model": self.model_config.to_dict(), "eval": eval_metrics}, is_best=is_best)
+    """Saves before validating (a failing validation then costs no work), then saves a new best."""
+    if evaluate or save:
+      host_state = _host_copy(self.replicated)
+      if save:
+        self._save(host_state, None, is_best=False)
+      if evaluate:
+        eval_metrics, images = self._validate_during_training(host_state.params)
+        self.writer.scalars(self.step, {f"eval/{name}": value for name, value in eval_metrics.items()})
+        self.writer.images(self.step, images)
+        if eval_metrics["psnr"] > self.best_psnr:
+          self.best_psnr = eval_metrics["psnr"]
+          self._save(host_state, eval_metrics, is_best=True)
+        self.eval_metrics = eval_metrics
     self.writer.flush()
+
+  def _save(self, host_state, eval_metrics, *, is_best: bool):
+    self.checkpoints.save(self.step, host_state.params, host_state.opt_state, self.train_iter.get_state(),
+                          {"model": self.model_config.to_dict(), "eval": eval_metrics}, is_best=is_best)
+
+  def _validate_during_training(self, params):
+    try:
+      return self._validate(params)
+    except Exception as error:
+      latest = self.checkpoints.latest_step()
+      kept = "no checkpoint was saved yet" if latest is None else (
+          f"the latest checkpoint (step {latest}) is kept and resumes the run")
+      error.add_note(f"Validation at step {self.step} failed; {kept}.")
+      raise
 
   def _validate(self, params):
     config = self.config
@@ -182,8 +260,6 @@ class _Run:
     return final
 
   def close(self):
-    self.checkpoints.wait()
-    self.checkpoints.close()
     self.writer.close()
 
 

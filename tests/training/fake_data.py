@@ -29,11 +29,16 @@ def example(seed, step, index, size):
 
 
 class FakeTrainIterator:
-  """Batches `[local_devices, per_device_batch, crop, crop, 3]`; can inject a NaN or a SIGTERM."""
+  """Batches `[local_devices, per_device_batch, crop, crop, 3]`; can inject a NaN, a SIGTERM or a call.
 
-  def __init__(self, *, batch_size, crop_size, seed, nan_at_step=None, sigterm_at_step=None):
+  `call_at_step=(s, f)` calls `f()` as batch `s` is handed out: after the step before it
+  (and its checkpoint) and before step `s` runs.
+  """
+
+  def __init__(self, *, batch_size, crop_size, seed, nan_at_step=None, sigterm_at_step=None, call_at_step=None):
     self.batch_size, self.crop_size, self.seed = batch_size, crop_size, seed
     self.nan_at_step, self.sigterm_at_step = nan_at_step, sigterm_at_step
+    self.call_at_step = call_at_step
     self.position = 0  # Batches handed out so far.
 
   def __iter__(self):
@@ -51,6 +56,8 @@ class FakeTrainIterator:
       batch["blurred"][...] = np.nan
     if self.position == self.sigterm_at_step:
       os.kill(os.getpid(), signal.SIGTERM)
+    if self.call_at_step and self.position == self.call_at_step[0]:
+      self.call_at_step[1]()
     return batch
 
   def get_state(self):
@@ -61,18 +68,28 @@ class FakeTrainIterator:
 
 
 class FakeDatasets:
-  """Module-like: `train_iterator` and `eval_iterator` as the real pipeline."""
+  """Module-like: `train_iterator` and `eval_iterator` as the real pipeline.
 
-  def __init__(self, *, eval_images=2, eval_size=(40, 48), **injections):
-    self.eval_images, self.eval_size, self.injections = eval_images, eval_size, injections
+  As there, a split that the dataset lacks is a ValueError: at once for training, at the
+  first image for evaluation (`eval_iterator` is a generator).
+  """
+
+  def __init__(self, *, eval_images=2, eval_size=(40, 48), splits=("train", "validation"), **injections):
+    self.eval_images, self.eval_size, self.splits, self.injections = eval_images, eval_size, splits, injections
+
+  def _check_split(self, dataset, split):
+    if split not in self.splits:
+      raise ValueError(f"dataset {dataset!r} has no split {split!r}; it has {', '.join(self.splits)}.")
 
   def train_iterator(self, *, dataset, data_dir, split, crop_size, batch_size, seed, num_workers,
                      in_memory, augment):
-    del dataset, data_dir, split, num_workers, in_memory, augment
+    del data_dir, num_workers, in_memory, augment
+    self._check_split(dataset, split)
     return FakeTrainIterator(batch_size=batch_size, crop_size=crop_size, seed=seed, **self.injections)
 
   def eval_iterator(self, *, dataset, data_dir, split, limit):
-    del dataset, data_dir, split
+    del data_dir
+    self._check_split(dataset, split)
     count = self.eval_images if limit is None else min(limit, self.eval_images)
     for index in range(count):
       h, w = self.eval_size

@@ -1,5 +1,7 @@
 """Data parallelism end to end in separate processes: 4 devices and 2 processes x 2 devices vs 1 device.
 
+Also: two processes resume together, and fall back together when one's pipeline file is lost.
+
 Each run is `python -m ifan_jax.train` on fake data (tests/training/train_on_fake_data.py)
 with the tiny config; the parameters of the step-2 checkpoints are compared. The two
 processes are started by launch/local_multiprocess.sh, with a stand-in `python` that
@@ -66,14 +68,19 @@ def _assert_close(a, b):
   assert sum(np.abs(x).sum() for x in jax.tree.leaves(a)) > 0
 
 
+def _start_two_processes(tmp_path, log_dir, *args):
+  """Two processes of 2 devices each, started by launch/local_multiprocess.sh."""
+  env = dict(_env(1), PYTHON=str(_stand_in_python(tmp_path)))
+  return subprocess.Popen(
+      ["bash", str(ROOT / "launch" / "local_multiprocess.sh"), "--num_processes", "2", "--devices_per_process",
+       "2", "--log_dir", str(log_dir), "--"] + TRAIN_ARGS + list(args),
+      env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
 def test_pmap_over_4_devices_and_2_processes_match_1_device(tmp_path):
   runs = {name: tmp_path / name for name in ("one_device", "four_devices", "two_processes")}
   single = [_start_single(runs["one_device"], 1), _start_single(runs["four_devices"], 4)]
-  env = dict(_env(1), PYTHON=str(_stand_in_python(tmp_path)))
-  multi = subprocess.Popen(
-      ["bash", str(ROOT / "launch" / "local_multiprocess.sh"), "--num_processes", "2", "--devices_per_process",
-       "2", "--log_dir", str(tmp_path / "logs"), "--"] + TRAIN_ARGS + [f"--workdir={runs['two_processes']}"],
-      env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  multi = _start_two_processes(tmp_path, tmp_path / "logs", f"--workdir={runs['two_processes']}")
   for process in single:
     _finish(process)
   _finish(multi, tmp_path / "logs")
@@ -85,3 +92,23 @@ def test_pmap_over_4_devices_and_2_processes_match_1_device(tmp_path):
   # Each process saved its own input-pipeline state.
   pipeline = runs["two_processes"] / "checkpoints" / "2" / "pipeline"
   assert sorted(p.name for p in pipeline.glob("process_*.json")) == ["process_0.json", "process_1.json"]
+
+
+def _log(log_dir, index):
+  return (log_dir / f"process_{index}.log").read_text()
+
+
+def test_two_processes_resume_and_fall_back_together_when_one_lacks_its_pipeline_file(tmp_path):
+  """Each process reads its own pipeline file; they agree on the step before reading the shared arrays."""
+  workdir = tmp_path / "run"
+  logs = [tmp_path / f"logs_{start}" for start in range(3)]
+  _finish(_start_two_processes(tmp_path, logs[0], f"--workdir={workdir}"), logs[0])
+  _finish(_start_two_processes(tmp_path, logs[1], f"--workdir={workdir}", "--config.total_steps=3"), logs[1])
+  assert all("Resuming from the checkpoint at step 2." in _log(logs[1], i) for i in range(2))
+
+  (workdir / "checkpoints" / "3" / "pipeline" / "process_1.json").unlink()
+  _finish(_start_two_processes(tmp_path, logs[2], f"--workdir={workdir}", "--config.total_steps=4"), logs[2])
+  assert all("Resuming from the checkpoint at step 2." in _log(logs[2], i) for i in range(2))
+  assert "process_1.json is missing (the folder holds process_0.json): the file was lost." in _log(logs[2], 1)
+  assert ocp.CheckpointManager(workdir / "checkpoints").all_steps() == [2, 4]
+  assert len(list((workdir / "checkpoints").glob("3.damaged-*"))) == 1
