@@ -6,6 +6,11 @@ from typing import Any
 from ifan_jax.ops.iac.layout import FilterLayout
 
 
+# Fields that choose how the same model is computed, not what it computes or which parameters it has:
+# a run may resume with other values (e.g. move to bfloat16 or the Pallas kernel on a GPU).
+EXECUTION_FIELDS = ("fuse_filter_head", "iac_impl", "dtype")
+
+
 @dataclasses.dataclass(frozen=True)
 class IFANConfig:
   """IFAN's architecture. Defaults are the official `IFAN.pytorch` model (N=17, 8-bit).

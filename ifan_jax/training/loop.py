@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from ifan_jax import locks
 from ifan_jax.models import IFANConfig
+from ifan_jax.models.config import EXECUTION_FIELDS
 from ifan_jax.models.ifan import SIZE_MULTIPLE
 from ifan_jax.training import optim, step as step_lib, validation
 from ifan_jax.training.checkpoints import BEST_DIR, LATEST_DIR, Mismatch, TrainingCheckpoints, absolute
@@ -105,17 +106,20 @@ def _check_eval_split(config, datasets):
 
 
 def _check_same_model(model_config, meta: dict, where):
-  """Refuses to resume with any change to the model config, before the workdir changes.
+  """Refuses to resume with another model, before the workdir changes.
 
-  Strict on purpose: even fields that leave the parameters' shapes alone (`dtype`,
-  `iac_impl`, ...) refuse, so that a workdir always holds one model.
+  Only `EXECUTION_FIELDS` (dtype, the IAC implementation, the fused filter head) may change:
+  they compute the same model with the same parameters.
   """
   saved, new = IFANConfig.from_dict(meta["model"]).to_dict(), model_config.to_dict()
-  differences = [f"model.{name}={saved[name]!r} in the checkpoint, {new[name]!r} now" for name in saved
-                 if saved[name] != new[name]]
+  changed = [name for name in saved if saved[name] != new[name]]
+  differences = [f"model.{name}={saved[name]!r} in the checkpoint, {new[name]!r} now" for name in changed
+                 if name not in EXECUTION_FIELDS]
   if differences:
     raise Mismatch(f"Cannot resume from {where} with another model config: {'; '.join(differences)}. Use a new "
                    "--workdir, or the original values.")
+  for name in changed:
+    logging.info("Resuming with model.%s=%r (the checkpoint was trained with %r).", name, new[name], saved[name])
 
 
 def train_and_evaluate(config, workdir, *, datasets=None) -> dict | None:

@@ -1,5 +1,6 @@
 """What a start checks before its first step, and what a failing validation keeps."""
 
+import shutil
 import subprocess
 
 import pytest
@@ -87,3 +88,13 @@ def test_resuming_with_a_training_option_that_changes_the_arrays_is_refused(two_
   assert "params only in the checkpoint: reblur/" in message and "opt_state only in the checkpoint: " in message
   assert "(e.g. use_reblur_loss)" in message and "new --workdir" in message
   assert _snapshot(two_step_run) == before
+
+
+def test_resuming_with_another_way_of_computing_the_same_model_continues(two_step_run, tmp_path, caplog):
+  workdir = tmp_path / "run"
+  shutil.copytree(two_step_run, workdir)
+  config = tiny_config()
+  config.model.update(iac_impl="reference", fuse_filter_head=False)
+  caplog.set_level("INFO")
+  assert loop.train_and_evaluate(config, workdir, datasets=FakeDatasets())["step"] == 4
+  assert "Resuming with model.iac_impl='reference' (the checkpoint was trained with 'auto')." in caplog.text
