@@ -21,7 +21,9 @@ import skimage.filters
 import skimage.transform
 from absl import app, flags
 
-from ifan_jax import Deblurrer, IFAN, IFANConfig, metrics, tiling
+from ifan_jax import IFAN, Deblurrer, IFANConfig
+from ifan_jax.evaluation import metrics
+from ifan_jax.inference import tiling
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Model directory or .pytorch file (default: random "
                                   "weights, official architecture).")

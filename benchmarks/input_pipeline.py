@@ -49,7 +49,7 @@ def _throughput(data_dir: str, in_memory: bool) -> tuple[float, float]:
   """Examples per second of wall time, and CPU milliseconds per example (all threads and workers' own)."""
   iterator = pipeline.train_iterator(
       dataset="dpdd", data_dir=data_dir, crop_size=_CROP.value, batch_size=_BATCH.value, seed=0,
-      in_memory=in_memory, local_device_count=1, num_workers=0 if in_memory else _WORKERS.value,
+      in_memory=in_memory, num_workers=0 if in_memory else _WORKERS.value,
       num_threads=_THREADS.value)
   for _ in range(3):
     next(iterator)

@@ -46,12 +46,11 @@ def _timed(step, steps):
 
 
 def _ours(config, batch_size, crop):
-  devices = jax.local_device_count()
   tx = optim.make_optimizer(config)
   state = step_lib.replicate(jax.device_get(step_lib.init_state(config, tx, jax.random.PRNGKey(0))))
   parallel_step = step_lib.make_parallel_train_step(config, tx, optim.learning_rate_schedule(config))
   rng = np.random.default_rng(0)
-  batch = {key: rng.random((devices, batch_size // devices, crop, crop, 3), np.float32)
+  batch = {key: rng.random((batch_size, crop, crop, 3), np.float32)
            for key in ("blurred", "left", "right", "sharp")}
   holder = {"state": state}
 

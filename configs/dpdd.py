@@ -2,20 +2,17 @@
 
 Build the dataset once (docs/training.md), then:
 
-  python -m ifan_jax.train --config configs/dpdd.py --workdir /tmp/ifan_dpdd \
+  python -m ifan_jax.train --config configs/dpdd.py --workdir runs/dpdd \
       --config.data_dir=$HOME/tensorflow_datasets
 
-Paper, DPDD test: 25.37 dB PSNR (evaluate with `python -m ifan_jax.eval`).
+Paper, DPDD test: 25.37 dB PSNR (evaluate with `python -m ifan_jax.eval`). Every knob, with
+what it does: ifan_jax/training/config.py.
 """
 
-import pathlib
-import sys
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import default  # pylint: disable=wrong-import-position
+from ifan_jax.training.config import default_config
 
 
 def get_config():
-  config = default.get_config()
+  config = default_config()
   config.dataset = "dpdd"
   return config

@@ -1,17 +1,14 @@
 """The reference recipe for the dual-pixel IFAN (the filter encoder reads both views) on DPDD.
 
-  python -m ifan_jax.train --config configs/dpdd_dual.py --workdir /tmp/ifan_dpdd_dual \
+  python -m ifan_jax.train --config configs/dpdd_dual.py --workdir runs/dpdd_dual \
       --config.data_dir=$HOME/tensorflow_datasets
 """
 
-import pathlib
-import sys
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import dpdd  # pylint: disable=wrong-import-position
+from ifan_jax.training.config import default_config
 
 
 def get_config():
-  config = dpdd.get_config()
+  config = default_config()
+  config.dataset = "dpdd"
   config.model.dual_pixel = True
   return config

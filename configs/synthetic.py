@@ -1,6 +1,6 @@
 """The embedded default: builds `synthetic_dp` if needed and trains a small IFAN on it in minutes on a CPU.
 
-  python -m ifan_jax.train --config configs/synthetic.py --workdir /tmp/ifan_synthetic
+  python -m ifan_jax.train --config configs/synthetic.py --workdir runs/synthetic
 
 Ends by printing the validation PSNR of the blurred input and of the model (also in
 WORKDIR/final_metrics.json). A smaller network than the paper's (8 base channels,
@@ -8,15 +8,11 @@ WORKDIR/final_metrics.json). A smaller network than the paper's (8 base channels
 docs/training.md records the runs behind each choice.
 """
 
-import pathlib
-import sys
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import default  # pylint: disable=wrong-import-position
+from ifan_jax.training.config import default_config
 
 
 def get_config():
-  config = default.get_config()
+  config = default_config()
   config.dataset = "synthetic_dp"
   config.model.update(channels=8, iterations=6, reblur_iterations=6, res_num=1)
   # Eight 64x64 crops a step rather than two of 128x128: the same pixels, four times the scenes,

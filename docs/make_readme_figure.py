@@ -8,7 +8,8 @@ The figure is blurred | ours | estimated disparity, with the PSNRs against the s
 
 from absl import app, flags
 
-from ifan_jax import Deblurrer, figures, metrics
+from ifan_jax import Deblurrer
+from ifan_jax.evaluation import figures, metrics
 from ifan_jax.data import pipeline
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "A training workdir, its best/ folder or a converted model.",

@@ -10,7 +10,7 @@ import sys
 
 from absl import app, flags, logging
 
-from ifan_jax import torch_weights
+from ifan_jax.io import torch_weights
 
 
 def define_flags():

@@ -1,6 +1,6 @@
 r"""Evaluate a model with the paper's protocol: `python -m ifan_jax.eval --checkpoint DIR --dataset NAME`.
 
-NAME is dpdd, realdof, cuhk, pixeldp or synthetic_dp (a built TFDS dataset, optionally
+NAME is a dataset of `ifan_jax/data/registry.py` (`--help` lists them: a built TFDS dataset, optionally
 with a config such as dpdd/16bit), or folder:PATH (a folder of blurred images, or one
 with source/ and target/ folders like RealDOF). --checkpoint is a model directory or an
 official .pytorch file (converted on the fly). Writes per_image.csv, summary.json,
@@ -18,14 +18,16 @@ import sys
 
 from absl import app, flags, logging
 
-from ifan_jax import eval_sources, evaluate, image_io
-from ifan_jax.deblurrer import Deblurrer
+from ifan_jax.data import registry
+from ifan_jax.evaluation import protocol, sources
+from ifan_jax.inference.deblurrer import Deblurrer
+from ifan_jax.io import images
 
 def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
   flags.DEFINE_string("checkpoint", None, "Model directory or official .pytorch file.", required=True)
-  flags.DEFINE_string("dataset", None, "dpdd | realdof | cuhk | pixeldp | synthetic_dp (optionally /config) | "
-                      "folder:PATH", required=True)
+  flags.DEFINE_string("dataset", None, f"{' | '.join(registry.NAMES)} (optionally /config) | folder:PATH",
+                      required=True)
   flags.DEFINE_string("split", "test", "Split of a TFDS dataset.")
   flags.DEFINE_string("data_dir", None, "TFDS data_dir the datasets were built into (default: TFDS's own).")
   flags.DEFINE_string("out", None, "Output folder (default: results/<dataset>_<split>).")
@@ -37,7 +39,7 @@ def define_flags():
 def _output_folder(path):
   """Creates `path` before the model is loaded (which takes a while), or says why it cannot be used."""
   try:
-    image_io.make_output_folder(path)
+    images.make_output_folder(path)
   except OSError as e:
     raise app.UsageError(f"--out: {e}") from e
   return path
@@ -50,16 +52,16 @@ def main(argv):
   if options.limit is not None and options.limit < 1:
     raise app.UsageError(f"--limit must be at least 1 (leave it out for every image), got {options.limit}.")
   try:
-    source = eval_sources.open_source(options.dataset, data_dir=options.data_dir, split=options.split,
+    source = sources.open_source(options.dataset, data_dir=options.data_dir, split=options.split,
                                       limit=options.limit)
     out_dir = _output_folder(options.out or os.path.join("results", re.sub(r"[^\w.-]+", "_", source.name)))
     deblurrer = Deblurrer.from_checkpoint(options.checkpoint)
   except (OSError, ValueError) as e:  # Missing datasets, folders and checkpoints: their messages name them.
     sys.exit(f"ifan_jax.eval: {e}")
   logging.info("Evaluating %s on %s into %s", options.checkpoint, source.name, out_dir)
-  _, summary = evaluate.evaluate(deblurrer, source, out_dir, num_figures=options.figures,
+  _, summary = protocol.evaluate(deblurrer, source, out_dir, num_figures=options.figures,
                                  save_outputs=options.save_outputs)
-  print(evaluate.format_table(summary, label=os.path.basename(os.path.normpath(options.checkpoint))))
+  print(protocol.format_table(summary, label=os.path.basename(os.path.normpath(options.checkpoint))))
   print(f"Per-image scores, summary, outputs and figures: {out_dir}")
   for failure in summary["failed"]:
     print(f"  failed: {failure['name']}: {failure['error']}")

@@ -1,16 +1,49 @@
-"""Shared fixtures: the golden outputs of the official code, kept in tests/fixtures/golden."""
+"""Shared fixtures: the golden outputs of the official code (tests/fixtures/golden), tiny models,
+the commands as a user runs them, and folders nobody can write to."""
 
+import contextlib
 import json
+import os
 import pathlib
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ifan_jax import IFAN, IFANConfig, checkpoint
+from ifan_jax import IFAN, IFANConfig
+from ifan_jax.io import model_dir
 
-GOLDEN = pathlib.Path(__file__).resolve().parent / "fixtures" / "golden"
+REPO = pathlib.Path(__file__).resolve().parents[1]
+GOLDEN = REPO / "tests" / "fixtures" / "golden"
+
+
+def run_command(module, args, *, cwd, timeout=300, env=None):
+  """`python -m MODULE ARGS` from `cwd` (often not the repository), importing this checkout."""
+  return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd,
+                        env=dict(env or os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True,
+                        timeout=timeout, check=False)
+
+
+@contextlib.contextmanager
+def immutable(path):
+  """`chattr +i path` for the block: nobody, root included, can create, rename or delete in it."""
+  subprocess.run(["chattr", "+i", str(path)], check=True)
+  try:
+    yield path
+  finally:
+    subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+@pytest.fixture
+def locked_dir(tmp_path):
+  """An existing folder in which nothing can be created."""
+  folder = tmp_path / "locked"
+  folder.mkdir()
+  with immutable(folder):
+    yield folder
 
 
 @pytest.fixture(scope="session")
@@ -64,5 +97,5 @@ def tiny_model_dir(tmp_path_factory):
   """A randomly initialised tiny IFAN saved as a model directory (for the CLIs)."""
   params = xavier_params(TINY_CONFIG)
   directory = tmp_path_factory.mktemp("models") / "tiny"
-  checkpoint.save_model(directory, TINY_CONFIG, params)
+  model_dir.save_model(directory, TINY_CONFIG, params)
   return directory

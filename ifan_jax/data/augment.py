@@ -15,7 +15,7 @@ import dataclasses
 import cv2
 import numpy as np
 
-from ifan_jax.data import images as images_lib
+from ifan_jax.io import images as images_lib
 
 NOISE_PROBABILITY = 0.05
 NOISE_SIGMA = (0.001, 0.005 ** 0.5)

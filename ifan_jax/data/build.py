@@ -10,13 +10,13 @@ import os
 from absl import app, flags, logging
 import tensorflow_datasets as tfds
 
-import ifan_jax.data
-from ifan_jax.data import storage
+from ifan_jax.data import registry, storage
+from ifan_jax.io import paths
 
 
 def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
-  flags.DEFINE_enum("name", None, ifan_jax.data.DATASETS, "Dataset to build (or the first argument).")
+  flags.DEFINE_enum("name", None, registry.NAMES, "Dataset to build (or the first argument).")
   flags.DEFINE_string("manual_dir", None, "Folder holding the manual download (see the dataset's layout in "
                       "docs/datasets.md); not needed for synthetic_dp.")
   flags.DEFINE_string("data_dir", None, "Where TFDS datasets live (default: TFDS's, ~/tensorflow_datasets or "
@@ -32,12 +32,13 @@ def build(name: str, *, manual_dir: str | None, data_dir: str | None, config: st
 
   Relative folders (and `~`) are resolved here, once, so that they mean what they meant to the caller.
   """
-  manual_dir, data_dir = (os.path.abspath(os.path.expanduser(d)) if d else None for d in (manual_dir, data_dir))
-  kwargs = {"allow_partial": allow_partial} if name != "synthetic_dp" else {}
+  manual_dir, data_dir = (os.fspath(paths.absolute(d)) if d else None for d in (manual_dir, data_dir))
+  entry = registry.entry(name)
+  kwargs = {} if entry.generated else {"allow_partial": allow_partial}
   open_builder = functools.partial(tfds.builder, name, config=config, data_dir=data_dir, **kwargs)
   builder = open_builder()
-  if name != "synthetic_dp" and not manual_dir:
-    raise app.UsageError(f"{name} is built from its download: pass --manual_dir. Expected layout:\n"
+  if not entry.generated and not manual_dir:
+    raise ValueError(f"{name} is built from its download: pass --manual_dir. Expected layout:\n"
                          f"{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}")
   builder = storage.prepare_once(builder, open_builder,
                                  download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
@@ -51,10 +52,13 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[2:]}")
   options = flags.FLAGS
   name = argv[1] if len(argv) == 2 else options.name
-  if name not in ifan_jax.data.DATASETS:
-    raise app.UsageError(f"give a dataset name, one of {', '.join(ifan_jax.data.DATASETS)} (got {name!r}).")
-  build(name, manual_dir=options.manual_dir, data_dir=options.data_dir, config=options.config,
-        allow_partial=options.allow_partial)
+  if name not in registry.NAMES:
+    raise app.UsageError(f"give a dataset name, one of {', '.join(registry.NAMES)} (got {name!r}).")
+  try:
+    build(name, manual_dir=options.manual_dir, data_dir=options.data_dir, config=options.config,
+          allow_partial=options.allow_partial)
+  except ValueError as e:  # A missing --manual_dir, or a layout check: the message names the file and the fix.
+    raise app.UsageError(str(e)) from None
 
 
 if __name__ == "__main__":

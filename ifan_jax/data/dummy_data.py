@@ -11,18 +11,11 @@ import numpy as np
 from absl import app
 from etils import epath
 
-from ifan_jax.data import folder_builder
-from ifan_jax.data.cuhk import cuhk_dataset_builder
-from ifan_jax.data.dpdd import dpdd_dataset_builder
-from ifan_jax.data.pixeldp import pixeldp_dataset_builder
-from ifan_jax.data.realdof import realdof_dataset_builder
+from ifan_jax.data import folder_builder, registry
 
-FOLDER_BUILDERS = {
-    "dpdd": dpdd_dataset_builder.Builder,
-    "realdof": realdof_dataset_builder.Builder,
-    "cuhk": cuhk_dataset_builder.Builder,
-    "pixeldp": pixeldp_dataset_builder.Builder,
-}
+# The datasets that come as folders of images, from the registry.
+FOLDER_BUILDERS = {entry.name: entry.builder_class() for entry in registry.ENTRIES
+                   if issubclass(entry.builder_class(), folder_builder.FolderBuilder)}
 SCENES_PER_SPLIT = 2
 
 

@@ -11,13 +11,11 @@ import re
 from collections.abc import Mapping
 
 import numpy as np
-from absl import logging
 from etils import epath
 
-from ifan_jax.data import images
+from ifan_jax.io import images
 
 _VIEW_SUFFIX = re.compile(r"_(l|r|c)$", re.IGNORECASE)
-_IGNORED_FILES = ("Thumbs.db",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,26 +26,8 @@ class Scene:
 
 
 def list_images(folder: epath.Path) -> list[epath.Path]:
-  """The image files of `folder`, sorted by name; hidden files and `Thumbs.db` are skipped silently.
-
-  Other files (a .bmp, notes) are skipped with a warning naming them, so that none goes missing unseen.
-  """
-  if not folder.is_dir():
-    raise FileNotFoundError(f"missing folder {folder}")
-  files, others = [], []
-  for path in sorted(folder.iterdir(), key=lambda p: p.name):
-    if path.name.startswith(".") or path.name in _IGNORED_FILES:
-      continue
-    if path.suffix.lower() in images.IMAGE_SUFFIXES:
-      files.append(path)
-    elif path.is_file():
-      others.append(path.name)
-  if others:
-    more = f" and {len(others) - 10} more" if len(others) > 10 else ""
-    logging.warning("%s: skipping what is not a PNG, JPEG or TIFF image: %s%s.", folder, ", ".join(others[:10]), more)
-  if not files:
-    raise FileNotFoundError(f"folder {folder} has no images ({', '.join(images.IMAGE_SUFFIXES)})")
-  return files
+  """The image files of `folder` (see `ifan_jax.io.images.image_files`), as paths."""
+  return [epath.Path(p) for p in images.image_files(folder)]
 
 
 def scene_name(path: epath.Path) -> str:
@@ -104,7 +84,7 @@ def load_scene(scene: Scene, dtype: type) -> dict[str, bytes]:
       data = path.read_bytes()
     except OSError as e:
       raise ValueError(f"{path}: cannot read the file ({e}).") from e
-    image = images.decode_image(data, str(path))
+    image = images.decode_rgb(data, str(path))
     if image.dtype != dtype:
       raise ValueError(f"{path}: has {image.dtype} pixels, this dataset config expects {np.dtype(dtype)}.")
     sizes[path] = image.shape[:2]

@@ -18,15 +18,14 @@ import numpy as np
 import tensorflow_datasets as tfds
 import tqdm
 from absl import flags, logging
-from etils import epath
 
-import ifan_jax.data
-from ifan_jax import locks
+from ifan_jax.data import registry
+from ifan_jax.io import paths
 from ifan_jax.data import augment as augment_lib
-from ifan_jax.data import images, storage
+from ifan_jax.data import storage
+from ifan_jax.io import images
 
 IMAGE_FEATURES = ("blurred", "left", "right", "sharp")  # training needs all four
-BUILT_ON_DEMAND = ("synthetic_dp",)
 
 
 def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.core.DatasetBuilder:
@@ -36,37 +35,37 @@ def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.c
   `synthetic_dp` is rendered here if missing (no download needed), by one process at a time; the
   others must have been built from their manual downloads, and a clear error says how.
   """
-  name = dataset.split("/")[0].split(":")[0]
-  if name not in ifan_jax.data.DATASETS:
-    raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(ifan_jax.data.DATASETS)} "
-                     "(optionally with a config, e.g. 'dpdd/16bit').")
+  entry = registry.entry(dataset)
   data_dir = _absolute(data_dir)
   open_builder = functools.partial(tfds.builder, dataset, data_dir=data_dir, **builder_kwargs)
   builder = open_builder()
   if builder.is_prepared():
     return builder
-  if name in BUILT_ON_DEMAND:
+  if entry.generated:
     return storage.prepare_once(builder, open_builder)
   config = f" --config {builder.builder_config.name}" if builder.builder_config else ""
   where = f" --data_dir {data_dir}" if data_dir else ""
   raise FileNotFoundError(
       f"dataset {dataset!r} is not built in {builder.data_dir}. Build it from its download with:\n"
-      f"  python -m ifan_jax.data.build {name} --manual_dir DIR{config}{where}\n"
+      f"  python -m ifan_jax.data.build {entry.name} --manual_dir DIR{config}{where}\n"
       f"where DIR holds the files laid out as follows:\n{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}")
 
 
 def _absolute(data_dir: str | None) -> str | None:
   """A local `data_dir` made absolute: the readers open their files later, maybe from another directory."""
-  if data_dir is None or not locks.is_local(data_dir):
-    return data_dir
-  return os.fspath(epath.Path(data_dir).expanduser().absolute())
+  return None if data_dir is None else os.fspath(paths.absolute(data_dir))
+
+
+def check_split(builder: tfds.core.DatasetBuilder, dataset: str, split: str):
+  """Raises a ValueError naming the splits `dataset` has, unless it has `split`."""
+  if split not in builder.info.splits:
+    raise ValueError(f"dataset {dataset!r} has no split {split!r}; it has {', '.join(builder.info.splits)}.")
 
 
 def _data_source(dataset: str, data_dir: str | None, split: str):
   """The random-access source of `split` (decoding on access) and the features its examples have."""
   builder = ensure_built(dataset, data_dir)
-  if split not in builder.info.splits:
-    raise ValueError(f"dataset {dataset!r} has no split {split!r}; it has {', '.join(builder.info.splits)}.")
+  check_split(builder, dataset, split)
   return builder.as_data_source(split=split), set(builder.info.features)
 
 
@@ -120,16 +119,6 @@ class _Augment(grain.transforms.RandomMap):
     return augment_lib.apply(example, aug, self._crop_size)
 
 
-class _SplitDevices(grain.transforms.Map):
-  """`[per_host, H, W, C]` batches to `[local_devices, per_device, H, W, C]`."""
-
-  def __init__(self, devices: int):
-    self._devices = devices
-
-  def map(self, batch: dict) -> dict[str, np.ndarray]:
-    return {k: v.reshape(self._devices, -1, *v.shape[1:]) for k, v in batch.items()}
-
-
 def _decode_all(shard: grain.MapDataset, threads: int) -> list[dict[str, np.ndarray]]:
   """Every example of `shard`, decoded, in order (threads: OpenCV decodes without holding the GIL)."""
   with concurrent.futures.ThreadPoolExecutor(threads) as pool:
@@ -152,9 +141,12 @@ class TrainIterator(Iterator):
     return {"settings": dict(self._fingerprint), "grain": self._iterator.get_state()}
 
   def set_state(self, state: dict):
-    """Continues from `state` (from `get_state` of an iterator with the same settings)."""
+    """Continues from `state` (from `get_state` of an iterator with the same settings).
+
+    Settings saved by earlier versions that no longer shape the stream are not compared.
+    """
     for key, value in state["settings"].items():
-      if self._fingerprint.get(key) != value:
+      if key in self._fingerprint and self._fingerprint[key] != value:
         raise ValueError(f"cannot resume: the saved iterator had {key}={value!r}, this one has "
                          f"{key}={self._fingerprint.get(key)!r}.")
     self._iterator.set_state(state["grain"])
@@ -163,11 +155,12 @@ class TrainIterator(Iterator):
 def train_iterator(*, dataset: str, data_dir: str | None, split: str = "train", crop_size: int = 256,
                    batch_size: int, seed: int, num_workers: int = 0, in_memory: bool = False,
                    augment: bool = True, process_index: int | None = None, process_count: int | None = None,
-                   local_device_count: int | None = None, num_threads: int | None = None) -> TrainIterator:
+                   num_threads: int | None = None) -> TrainIterator:
   """Infinite augmented training batches of this host's shard of `split`.
 
   `batch_size` is global. Yields {'blurred', 'left', 'right', 'sharp'}: float32 in [0, 1] of shape
-  `[local_devices, batch_size // process_count // local_devices, crop_size, crop_size, 3]`. The host reads
+  `[batch_size // process_count, crop_size, crop_size, 3]` (the training step splits it over the
+  devices). The host reads
   examples `process_index::process_count` (defaults: this JAX process), reshuffled every epoch.
   `num_workers` > 0 prepares batches in that many worker processes (each decoding with threads);
   `in_memory` decodes the shard once into this process's memory and prepares batches in threads
@@ -176,10 +169,8 @@ def train_iterator(*, dataset: str, data_dir: str | None, split: str = "train", 
   """
   process_index = jax.process_index() if process_index is None else process_index
   process_count = jax.process_count() if process_count is None else process_count
-  devices = jax.local_device_count() if local_device_count is None else local_device_count
-  if batch_size % (process_count * devices):
-    raise ValueError(f"batch_size {batch_size} is not divisible by {process_count} processes x {devices} "
-                     "local devices.")
+  if batch_size % process_count:
+    raise ValueError(f"batch_size {batch_size} is not divisible by the {process_count} processes.")
   if in_memory and num_workers:
     raise ValueError("in_memory=True keeps decoded images in this process; use num_workers=0 with it "
                      f"(got num_workers={num_workers}).")
@@ -197,8 +188,7 @@ def train_iterator(*, dataset: str, data_dir: str | None, split: str = "train", 
   host_seed = int(np.random.SeedSequence([seed, process_index]).generate_state(1)[0])
   ds = (grain.MapDataset.range(sys.maxsize).map(_EpochPermutation(len(shard), host_seed)).map(_Lookup(shard))
         .random_map(_Augment(crop_size, augment), seed=host_seed)
-        .batch(batch_size // process_count, drop_remainder=True)
-        .map(_SplitDevices(devices)))
+        .batch(batch_size // process_count, drop_remainder=True))
   read_options = grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=2 * num_threads)
   stream = ds.to_iter_dataset(read_options)
   if num_workers:
@@ -208,7 +198,7 @@ def train_iterator(*, dataset: str, data_dir: str | None, split: str = "train", 
     stream = stream.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers))
   fingerprint = dict(dataset=dataset, split=split, crop_size=crop_size, batch_size=batch_size, seed=seed,
                      augment=augment, process_index=process_index, process_count=process_count,
-                     local_device_count=devices, num_workers=num_workers, examples=len(source))
+                     num_workers=num_workers, examples=len(source))
   return TrainIterator(stream, fingerprint)
 
 

@@ -8,7 +8,7 @@ plain TFDS calls (`tfds.builder(name).download_and_prepare(...)`) work on a mach
 import tensorflow_datasets as tfds
 from absl import logging
 
-from ifan_jax import locks
+from ifan_jax.io import locks, paths
 
 FILE_FORMAT = "array_record"
 BUILD_WAIT_SECONDS = 4 * 3600  # how long to wait for another process's build (a full render takes minutes)
@@ -37,7 +37,7 @@ def prepare_once(builder: tfds.core.DatasetBuilder, reopen, *, download_config=N
     return builder
   name = builder.info.full_name
   config_dir = builder.data_path.parent  # <data_dir>/<name>/<config>: the version folders go inside
-  if not locks.is_local(config_dir):
+  if not paths.is_local(config_dir):
     logging.warning("Building %s into %s without a lock (not a local path): if several processes share it, "
                     "build it once beforehand with python -m ifan_jax.data.build.", name, builder.data_dir)
     builder.download_and_prepare(download_config=download_config)

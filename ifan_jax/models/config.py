@@ -38,7 +38,7 @@ class IFANConfig:
   # Inference computes each IAC iteration's filters on the fly from the predictor's
   # features instead of materialising all N*(2Ck)+N*C channels.
   fuse_filter_head: bool = True
-  iac_impl: str = "auto"  # "auto" (XLA until the Pallas kernel is checked on a GPU) | "xla" | "reference" | "pallas"
+  iac_impl: str = "auto"  # "auto" | "xla" | "reference" | "pallas": ifan_jax.ops.iac.resolve_impl
   dtype: str = "float32"  # Compute dtype ("bfloat16" on GPU/TPU); parameters stay float32.
 
   def __post_init__(self):

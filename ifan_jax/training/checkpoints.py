@@ -1,6 +1,6 @@
 """Training checkpoints in a workdir: orbax managers for the latest few and for the best by PSNR.
 
-Layout of WORKDIR:
+Layout of WORKDIR (the folder names live in `ifan_jax.io.run_dir`, which inference reads through):
   checkpoints/<step>/   the last `keep` saves (every K steps, at the end, on SIGTERM)
   checkpoints/<step>.damaged-<time>/  a save that could not be read, moved aside by a resume
   best/<step>/          the save with the highest validation PSNR so far
@@ -15,7 +15,6 @@ older checkpoint. Reads fall back to the newest checkpoint that can be read.
 import dataclasses
 import json
 import re
-import sys
 import time
 from typing import Any
 
@@ -26,51 +25,14 @@ from absl import logging
 from etils import epath
 from jax.experimental import multihost_utils
 
-from ifan_jax import locks
-from ifan_jax.models import IFANConfig
+from ifan_jax.io import run_dir
+from ifan_jax.io.paths import absolute
+from ifan_jax.io.run_dir import BEST_DIR, LATEST_DIR, CheckpointError
 
-LATEST_DIR = "checkpoints"
-BEST_DIR = "best"
-
-
-class CheckpointError(RuntimeError):
-  """A checkpoint could not be written, or no checkpoint of a folder can be read."""
 
 
 class Mismatch(ValueError):
   """A checkpoint that can be read but belongs to another configuration (no older one is tried)."""
-
-
-def absolute(path) -> epath.Path:
-  """`path` made absolute (orbax refuses relative paths); URLs such as `gs://...` as they are."""
-  path = epath.Path(path)
-  return path.absolute() if locks.is_local(path) else path
-
-
-def _describe(error: BaseException) -> str:
-  """`Type: message`, without the kilobyte-long specs that tensorstore appends to its errors."""
-  return f"{type(error).__name__}: {str(error).split(' [tensorstore_spec=')[0].strip()}"
-
-
-def _drop_abandoned_read_reports():
-  """Silences the dozens of "Event loop is closed" tracebacks that follow a failed orbax read.
-
-  When one array of a checkpoint cannot be read, orbax closes the event loop of the read
-  while tensorstore still completes the others; each completion then reports a
-  RuntimeError through `sys.unraisablehook`. Those reports say nothing about the
-  checkpoint: this hook (installed once, chaining to the previous one) drops exactly them.
-  """
-  previous = sys.unraisablehook
-  if getattr(previous, "drops_abandoned_reads", False):
-    return
-
-  def hook(unraisable):
-    if isinstance(unraisable.exc_value, RuntimeError) and str(unraisable.exc_value) == "Event loop is closed":
-      return
-    previous(unraisable)
-
-  hook.drops_abandoned_reads = True
-  sys.unraisablehook = hook
 
 
 def _everywhere(ok: bool) -> bool:
@@ -104,7 +66,10 @@ class PipelineStateHandler(ocp.CheckpointHandler):
   """Saves each process's input-pipeline state to its own `process_<i>.json`.
 
   orbax's JSON handler writes from the primary host only, but every host reads its
-  own shard of the data and so has its own position in it.
+  own shard of the data and so has its own position in it. grain ships a handler for this
+  (`grain.checkpoint.CheckpointHandler`), but it takes only grain's own iterators (ours adds
+  the settings a state is valid for) and reports a lost file as "does not exist", where a
+  resume must say whether the file was lost or the process count changed.
   """
 
   def save(self, directory: epath.Path, args: "PipelineSave"):
@@ -173,28 +138,6 @@ def _check_shapes(saved: dict | None, templates: dict, where: epath.Path):
                    "settings (train_config.json in the workdir).")
 
 
-def _newest_readable(directory: epath.Path, steps: list[int], read) -> tuple[Any, list[int]]:
-  """`(read(step), the unreadable newer steps)` for the newest step that `read` manages.
-
-  Logs a warning for each step that fails (Mismatch propagates: no older step is tried);
-  CheckpointError when none can be read.
-  """
-  _drop_abandoned_read_reports()
-  failures = []
-  for step in sorted(steps, reverse=True):
-    try:
-      return read(step), [failed for failed, _ in failures]
-    except Mismatch:
-      raise
-    except Exception as error:  # pylint: disable=broad-exception-caught
-      failures.append((step, _describe(error)))
-      logging.warning("The checkpoint at step %d (%s) cannot be read: %s", step, directory / str(step),
-                      failures[-1][1])
-  raise CheckpointError(
-      f"No checkpoint in {directory} can be read: " + "; ".join(f"step {s}: {e}" for s, e in failures)
-      + ". To train in this workdir again, move them aside (or use a new --workdir).")
-
-
 def _manager(directory: epath.Path, keep: int) -> ocp.CheckpointManager:
   # Synchronous saves: a failing save raises in `save()` at its step, before orbax deletes
   # any older step for max_to_keep (an asynchronous one fails in a background thread and
@@ -246,7 +189,7 @@ class TrainingCheckpoints:
     except Exception as error:  # pylint: disable=broad-exception-caught
       kept = f"the checkpoint at step {previous} is kept" if previous is not None else "there is no earlier one"
       raise CheckpointError(f"Saving the checkpoint at step {step} to {manager.directory / str(step)} failed "
-                            f"({_describe(error)}); {kept}. Fix the cause (space, permissions) and rerun to "
+                            f"({run_dir.describe(error)}); {kept}. Fix the cause (space, permissions) and rerun to "
                             "resume.") from None
 
   def latest_step(self) -> int | None:
@@ -261,7 +204,7 @@ class TrainingCheckpoints:
       return self.best.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
     except Exception as error:  # pylint: disable=broad-exception-caught
       logging.warning("The best checkpoint %s cannot be read (%s): the next validation replaces it.",
-                      self.best.directory / str(step), _describe(error))
+                      self.best.directory / str(step), run_dir.describe(error))
       return None
 
   def restore_latest(self, params_template, opt_state_template, *, check_meta=None) -> Restored | None:
@@ -275,8 +218,8 @@ class TrainingCheckpoints:
     if not steps:
       return None
     templates = {"params": params_template, "opt_state": opt_state_template}
-    restored, unreadable = _newest_readable(
-        self.latest.directory, steps, lambda s: self._restore(s, templates, check_meta))
+    restored, unreadable = run_dir.newest_readable(
+        self.latest.directory, steps, lambda s: self._restore(s, templates, check_meta), fatal=(Mismatch,))
     if unreadable:
       self._move_aside(unreadable)
     return restored
@@ -316,35 +259,3 @@ class TrainingCheckpoints:
   def close(self):
     self.latest.close()
     self.best.close()
-
-
-def _steps(directory: epath.Path) -> list[int]:
-  if not directory.is_dir():
-    return []
-  return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit() and (p / "meta").is_dir())
-
-
-def training_run_dir(path) -> epath.Path | None:
-  """The checkpoint folder `path` names: WORKDIR -> WORKDIR/checkpoints; `best/` or `checkpoints/` as is.
-
-  None when `path` is neither a training workdir nor one of its checkpoint folders.
-  """
-  path = absolute(path)
-  for candidate in (path / LATEST_DIR, path):
-    if _steps(candidate):
-      return candidate
-  return None
-
-
-def load_trained_model(path) -> tuple[IFANConfig, Any]:
-  """`(config, network_params)` of a training run: WORKDIR's latest checkpoint, or WORKDIR/best's.
-
-  A checkpoint that cannot be read is skipped with a warning for the newest one that can.
-  """
-  directory = training_run_dir(path)
-  if directory is None:
-    raise FileNotFoundError(f"{path} holds no training checkpoint ({LATEST_DIR}/<step> or <step>/ folders).")
-  args = ocp.args.Composite(params=ocp.args.StandardRestore(), meta=ocp.args.JsonRestore())
-  with ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(read_only=True)) as manager:
-    restored, _ = _newest_readable(directory, _steps(directory), lambda step: manager.restore(step, args=args))
-  return IFANConfig.from_dict(restored.meta["model"]), restored.params["network"]

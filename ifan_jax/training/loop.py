@@ -13,12 +13,13 @@ from absl import logging
 from etils import epath
 from tqdm import tqdm
 
-from ifan_jax import locks
+from ifan_jax.io import locks, paths
 from ifan_jax.models import IFANConfig
 from ifan_jax.models.config import EXECUTION_FIELDS
 from ifan_jax.models.ifan import SIZE_MULTIPLE
 from ifan_jax.training import optim, step as step_lib, validation
-from ifan_jax.training.checkpoints import BEST_DIR, LATEST_DIR, Mismatch, TrainingCheckpoints, absolute
+from ifan_jax.io.paths import absolute
+from ifan_jax.training.checkpoints import BEST_DIR, LATEST_DIR, Mismatch, TrainingCheckpoints
 from ifan_jax.training.preemption import StopOnSigterm
 from ifan_jax.training.summaries import MetricWriter
 
@@ -44,23 +45,18 @@ def check_config(config):
     logging.info("Training the dual-pixel model without the disparity loss.")
 
 
-def _host_copy(replicated):
-  """One replica of a pmapped pytree as numpy (never a cross-device gather)."""
-  return jax.tree.map(lambda x: np.asarray(x.addressable_shards[0].data)[0], replicated)
-
-
 def _summarise(buffered, last_step: int, latest_checkpoint) -> dict[str, float]:
   """Means of the buffered per-step metrics; raises FloatingPointError at the first non-finite step."""
   host = jax.device_get(buffered)
   first_step = last_step - len(host) + 1
   for offset, metrics in enumerate(host):
     for name in GUARDED_METRICS:
-      value = float(metrics[name][0])
+      value = float(metrics[name])
       if not math.isfinite(value):
         raise FloatingPointError(
             f"{name} is {value} at step {first_step + offset}: stopping. The last checkpoint "
             f"(step {latest_checkpoint}) was written before it and is kept.")
-  return {name: float(np.mean([m[name][0] for m in host])) for name in host[0]}
+  return {name: float(np.mean([m[name] for m in host])) for name in host[0]}
 
 
 def _default_datasets():
@@ -85,7 +81,7 @@ def _workdir_lock(workdir: epath.Path):
   """Process 0 holds WORKDIR/.lock for the whole run: a second run on the same workdir fails at once."""
   if jax.process_index() != 0:
     return contextlib.nullcontext()
-  if not locks.is_local(workdir):
+  if not paths.is_local(workdir):
     logging.warning("%s is not a local path: it is not locked against a second run on it.", workdir)
     return contextlib.nullcontext()
   return locks.exclusive(workdir / LOCK_FILE, what=f"training workdir {workdir}")
@@ -183,14 +179,14 @@ class _Run:
     """Steps to `total_steps`; False if SIGTERM stopped it first (after saving a checkpoint)."""
     config = self.config
     buffered, interval_start = [], (self.step, time.perf_counter())
-    with StopOnSigterm() as stop, tqdm(total=config.total_steps, initial=self.step, disable=not self.is_chief,
+    with StopOnSigterm(sync_every=config.log_every_steps) as stop, tqdm(total=config.total_steps, initial=self.step, disable=not self.is_chief,
                                        desc="train", unit="step", dynamic_ncols=True) as bar:
       while self.step < config.total_steps:
         self.replicated, metrics = self.parallel_step(self.replicated, next(self.train_iter))
         self.step += 1
         buffered.append(metrics)
         bar.update()
-        preempted = stop.requested()
+        preempted = stop.requested(self.step)
         last = self.step == config.total_steps
         evaluate = (self.step % config.eval_every_steps == 0 or last) and not preempted
         save = self.step % config.checkpoint_every_steps == 0 or last or preempted
@@ -215,12 +211,13 @@ class _Run:
   def _validate_and_save(self, evaluate: bool, save: bool):
     """Saves before validating (a failing validation then costs no work), then saves a new best."""
     if evaluate or save:
-      host_state = _host_copy(self.replicated)
+      host_state = step_lib.unreplicate(self.replicated)
       if save:
         self._save(host_state, None, is_best=False)
       if evaluate:
         eval_metrics, images = self._validate_during_training(host_state.params)
-        self.writer.scalars(self.step, {f"eval/{name}": value for name, value in eval_metrics.items()})
+        self.writer.scalars(self.step, {f"eval/{name}": value for name, value in eval_metrics.items()
+                                        if not isinstance(value, str)})
         self.writer.images(self.step, images)
         if eval_metrics["psnr"] > self.best_psnr:
           self.best_psnr = eval_metrics["psnr"]
@@ -252,15 +249,17 @@ class _Run:
   def finish(self) -> dict:
     """Writes `final_metrics.json` (validating first if this start trained no step) and prints the PSNRs."""
     if self.eval_metrics is None:  # The workdir already held a finished run.
-      self.eval_metrics, _ = self._validate(_host_copy(self.replicated).params)
+      self.eval_metrics, _ = self._validate(step_lib.unreplicate(self.replicated).params)
     metrics = self.eval_metrics
     final = {"step": self.step, "input_psnr": metrics["input_psnr"], "model_psnr": metrics["psnr"],
-             "best_psnr": max(self.best_psnr, metrics["psnr"]),
+             "gain": metrics["psnr"] - metrics["input_psnr"], "best_psnr": max(self.best_psnr, metrics["psnr"]),
              **{k: v for k, v in metrics.items() if k not in ("psnr", "input_psnr")}}
     if self.is_chief:
       (self.workdir / FINAL_METRICS_FILE).write_text(json.dumps(final, indent=2))
-      print(f"Validation PSNR after {self.step} steps: blurred input {final['input_psnr']:.2f} dB, "
-            f"model {final['model_psnr']:.2f} dB ({final['model_psnr'] - final['input_psnr']:+.2f} dB).")
+      print(f"Validation PSNR after {self.step} steps ({final['num_images']} images of {self.config.dataset} "
+            f"{self.config.eval_split}): blurred input {final['input_psnr']:.2f} dB, model "
+            f"{final['model_psnr']:.2f} dB ({final['gain']:+.2f} dB); worst image {final['worst_image']} "
+            f"({final['worst_gain']:+.2f} dB).")
     return final
 
   def close(self):

@@ -1,7 +1,8 @@
 """The training step as a pure function, and the one `jax.pmap` that runs it on every local device.
 
-Batches are dicts of `[devices, per_device_batch, H, W, 3]` float32 images in [0, 1]
-(`blurred`, `left`, `right`, `sharp`). Parameters are `{"network": ..., "reblur": ...}`
+Batches are dicts of float32 images in [0, 1] (`blurred`, `left`, `right`, `sharp`):
+`[per_device_batch, H, W, 3]` in `train_step`, a process's share `[per_process_batch, H, W, 3]`
+for the parallel step. Parameters are `{"network": ..., "reblur": ...}`
 (`reblur` only when the reblurring loss is on), the layout of `IFANWithReblur`.
 """
 
@@ -15,9 +16,9 @@ import numpy as np
 import optax
 from jax import lax
 
-from ifan_jax import losses
 from ifan_jax.models import IFAN, IFANConfig, IFANWithReblur
 from ifan_jax.models.ifan import SIZE_MULTIPLE
+from ifan_jax.training import losses
 
 AXIS = "batch"
 
@@ -113,11 +114,26 @@ def replicate(tree, devices=None):
   return jax.tree.map(lambda x: jax.device_put(np.stack([np.asarray(x)] * len(devices)), sharding), tree)
 
 
-def make_parallel_train_step(config, tx: optax.GradientTransformation, learning_rate, devices=None):
-  """The project's only `jax.pmap`: replicated state (donated) and a `[devices, ...]` batch in.
+def unreplicate(replicated):
+  """One replica of `replicate`d (or stepped) state as numpy: the first local device's, never a gather."""
+  return jax.tree.map(lambda x: np.asarray(x.addressable_shards[0].data)[0], replicated)
 
-  Returns `(state, metrics)`, with the metrics already averaged over devices (and hosts).
-  Moving to `jit` + `NamedSharding` later means changing this function only.
+
+def make_parallel_train_step(config, tx: optax.GradientTransformation, learning_rate, devices=None):
+  """The project's only `jax.pmap`: `step(state, batch) -> (state, metrics)` on every local device.
+
+  `state` is `replicate`d (and donated); `batch` is this process's share of the global batch,
+  `[per_process_batch, H, W, 3]` arrays, split here over the devices. The metrics come back as
+  scalars already averaged over every device of every process. This function, `replicate` and
+  `unreplicate` are all that know the per-device layout: moving to `jit` + `NamedSharding`
+  changes this module only.
   """
+  devices = devices or jax.local_devices()
   step = functools.partial(train_step, config=config, tx=tx, learning_rate=learning_rate)
-  return jax.pmap(step, axis_name=AXIS, donate_argnums=(0,), devices=devices)
+  pmapped = jax.pmap(step, axis_name=AXIS, donate_argnums=(0,), devices=devices, out_axes=(0, None))
+
+  def parallel_step(state, batch):
+    per_device = {k: np.reshape(v, (len(devices), -1, *np.shape(v)[1:])) for k, v in batch.items()}
+    return pmapped(state, per_device)
+
+  return parallel_step

@@ -1,25 +1,15 @@
-"""Validation during training: whole images through IFAN in inference mode, scored by ifan_jax.metrics.
+"""Validation during training: whole images through the `Deblurrer`, scored by the evaluation metrics.
 
-Every process evaluates every image (the split is small), so all hosts agree on the
-best checkpoint without communicating.
+Every process evaluates every image (the split is small), so all hosts agree on the best
+checkpoint without communicating.
 """
 
-import functools
-
-import jax
 import numpy as np
 from absl import logging
 
-from ifan_jax import metrics
-from ifan_jax.models import IFAN, IFANConfig
-
-IMAGE_KEYS = ("blurred", "left", "right", "sharp")
-
-
-@functools.partial(jax.jit, static_argnames="config")
-def _predict(network_params, image, *, config: IFANConfig):
-  views = (image["right"], image["left"]) if config.dual_pixel else (None, None)
-  return IFAN(config).apply({"params": network_params}, image["blurred"], *views)
+from ifan_jax.evaluation import metrics
+from ifan_jax.inference.deblurrer import Deblurrer
+from ifan_jax.models import IFANConfig
 
 
 def _normalised(disparity):
@@ -30,38 +20,38 @@ def _normalised(disparity):
 def validate(network_params, images, config: IFANConfig, *, num_image_summaries: int = 0):
   """Mean metrics over `images` (dicts of `[1, H, W, 3]` arrays in [0, 1]) and a few images for TensorBoard.
 
-  Returns `(metrics, summaries)`: metrics `psnr` and `ssim` of the model's output,
-  `input_psnr` and `input_ssim` of the blurred input, `num_images` averaged, and
-  `num_images_without_blur`: images whose blurred input equals the sharp one exactly
-  (the input's PSNR is infinite there, which would make every mean infinite) are left
-  out of the means and only counted. Summaries map `"eval/<i>/<kind>"` to `[H, W, C]`
-  arrays (blurred, output, sharp, and the disparity map rescaled to [0, 1]).
+  Returns `(metrics, summaries)`: metrics `psnr` and `ssim` of the model's output, `input_psnr`
+  and `input_ssim` of the blurred input, `num_images` averaged, `worst_gain` (the lowest
+  PSNR gain over the input, dB) and `worst_image` (its name), and `num_images_without_blur`:
+  images whose blurred input equals the sharp one exactly (the input's PSNR is infinite
+  there, which would make every mean infinite) are left out of the means and only counted.
+  Summaries map `"eval/<i>/<kind>"` to `[H, W, C]` arrays (blurred, output, sharp, and the
+  disparity map rescaled to [0, 1]).
   """
-  network_params = jax.device_put(network_params, jax.local_devices()[0])
-  totals, count, without_blur, summaries = {}, 0, [], {}
+  deblurrer = Deblurrer(config, network_params)
+  scores, without_blur, summaries = [], [], {}
   for index, image in enumerate(images):
-    arrays = {key: image[key] for key in IMAGE_KEYS if key in image}
-    if np.array_equal(arrays["blurred"], arrays["sharp"]):
-      without_blur.append(image.get("name", str(index)))
+    name = image.get("name", str(index))
+    blurred, sharp = image["blurred"][0], image["sharp"][0]
+    if np.array_equal(blurred, sharp):
+      without_blur.append(name)
       continue
-    outputs = _predict(network_params, arrays, config=config)
-    scores = {"psnr": metrics.psnr(outputs["result"], arrays["sharp"]),
-              "ssim": metrics.ssim(outputs["result"], arrays["sharp"]),
-              "input_psnr": metrics.psnr(arrays["blurred"], arrays["sharp"]),
-              "input_ssim": metrics.ssim(arrays["blurred"], arrays["sharp"])}
-    for name, values in jax.device_get(scores).items():
-      totals[name] = totals.get(name, 0.0) + float(np.sum(values))
-    if count < num_image_summaries:
-      summaries.update({
-          f"eval/{count}/blurred": np.asarray(arrays["blurred"][0]),
-          f"eval/{count}/output": np.asarray(outputs["result"][0]),
-          f"eval/{count}/sharp": np.asarray(arrays["sharp"][0]),
-          f"eval/{count}/disparity": _normalised(np.asarray(outputs["disparity"][0]))})
-    count += len(arrays["blurred"])
+    views = {k: image[k][0] for k in ("left", "right")} if config.dual_pixel else {}
+    outputs = deblurrer.predict(blurred, **views)
+    scores.append({"name": name, "psnr": float(metrics.psnr(outputs["result"], sharp)),
+                   "ssim": float(metrics.ssim(outputs["result"], sharp)),
+                   "input_psnr": float(metrics.psnr(blurred, sharp)),
+                   "input_ssim": float(metrics.ssim(blurred, sharp))})
+    if len(scores) <= num_image_summaries:
+      at = f"eval/{len(scores) - 1}"
+      summaries.update({f"{at}/blurred": blurred, f"{at}/output": outputs["result"], f"{at}/sharp": sharp,
+                        f"{at}/disparity": _normalised(outputs["disparity"])[..., None]})
   if without_blur:
     logging.warning("Validation leaves out %d images whose blurred input equals the sharp one: %s",
                     len(without_blur), ", ".join(without_blur))
-  if count == 0:
+  if not scores:
     raise ValueError("The validation split yielded no image with blur to score.")
-  means = {name: total / count for name, total in totals.items()}
-  return means | {"num_images": count, "num_images_without_blur": len(without_blur)}, summaries
+  means = {key: float(np.mean([s[key] for s in scores])) for key in ("psnr", "ssim", "input_psnr", "input_ssim")}
+  worst = min(scores, key=lambda s: s["psnr"] - s["input_psnr"])
+  return means | {"num_images": len(scores), "num_images_without_blur": len(without_blur),
+                  "worst_gain": worst["psnr"] - worst["input_psnr"], "worst_image": worst["name"]}, summaries

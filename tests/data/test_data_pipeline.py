@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from ifan_jax.data import images, pipeline
+from ifan_jax.data import pipeline
+from ifan_jax.io import images
 from tests.data import subprocesses
 
 TINY = "synthetic_dp/tiny"
 
 
 def _iterator(data_dir, **kwargs):
-  args = dict(dataset=TINY, data_dir=data_dir, crop_size=32, batch_size=4, seed=0, local_device_count=2,
-              num_threads=2)
+  args = dict(dataset=TINY, data_dir=data_dir, crop_size=32, batch_size=4, seed=0, num_threads=2)
   return pipeline.train_iterator(**{**args, **kwargs})
 
 
@@ -33,14 +33,14 @@ def _assert_same(batches_a, batches_b):
       np.testing.assert_array_equal(a[k], b[k])
 
 
-def test_batches_are_split_over_local_devices(tiny_data_dir):
-  batch = next(_iterator(tiny_data_dir, batch_size=8, local_device_count=2, process_count=2, process_index=1))
+def test_batches_are_this_process_share_of_the_global_batch(tiny_data_dir):
+  batch = next(_iterator(tiny_data_dir, batch_size=8, process_count=2, process_index=1))
   assert set(batch) == {"blurred", "left", "right", "sharp"}
   for v in batch.values():
-    assert v.shape == (2, 2, 32, 32, 3) and v.dtype == np.float32
+    assert v.shape == (4, 32, 32, 3) and v.dtype == np.float32
     assert 0.0 <= v.min() and v.max() <= 1.0
-  with pytest.raises(ValueError, match="batch_size 6 is not divisible by 2 processes x 2 local devices"):
-    _iterator(tiny_data_dir, batch_size=6, process_count=2)
+  with pytest.raises(ValueError, match="batch_size 5 is not divisible by the 2 processes"):
+    _iterator(tiny_data_dir, batch_size=5, process_count=2)
 
 
 def test_same_seed_same_batches_other_seed_other_batches(tiny_data_dir):
@@ -84,10 +84,10 @@ def test_two_hosts_cover_every_example_once_per_epoch(tiny_data_dir):
   for host in (0, 1):
     # 4 examples per host and 2 per host batch: one epoch is two batches.
     iterator = _iterator(tiny_data_dir, crop_size=64, batch_size=4, augment=False, process_index=host,
-                         process_count=2, local_device_count=1)
+                         process_count=2)
     epochs = []
     for _ in range(2):
-      crops = np.concatenate([b["sharp"][0] for b in _take(iterator, 2)])
+      crops = np.concatenate([b["sharp"] for b in _take(iterator, 2)])
       epochs.append([_find(crop, sharp) for crop in crops])
     per_host[host] = epochs
     assert sorted(epochs[0]) == sorted(epochs[1])  # the same shard again in the next epoch
@@ -120,7 +120,7 @@ def test_eval_crops_to_multiples_of_8_and_training_needs_dual_pixel_views(tmp_pa
   assert set(batch) == {"blurred", "sharp", "name"} and batch["blurred"].shape == (1, 16, 24, 3)
   with pytest.raises(ValueError, match="'realdof' cannot train IFAN: it has no left, right"):
     pipeline.train_iterator(dataset="realdof", data_dir=str(tmp_path), split="test", crop_size=16,
-                            batch_size=1, seed=0, local_device_count=1)
+                            batch_size=1, seed=0)
 
 
 _BUILD_WITH_THE_OTHER = """
@@ -160,6 +160,6 @@ def test_a_relative_data_dir_is_the_one_in_the_working_directory_of_the_call(tmp
   batches = _iterator("runs/tfds", num_threads=1)
   examples = pipeline.eval_iterator(dataset=TINY, data_dir="runs/tfds")
   monkeypatch.chdir(tmp_path)  # readers opened above still read runs/tfds of the first directory
-  assert next(batches)["sharp"].shape == (2, 2, 32, 32, 3)
+  assert next(batches)["sharp"].shape == (4, 32, 32, 3)
   assert next(examples)["name"] == "test_00000"
   assert not (tmp_path / "runs").exists()

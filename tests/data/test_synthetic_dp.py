@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from ifan_jax.data import images, pipeline
+from ifan_jax.data import pipeline
+from ifan_jax.io import images
 from ifan_jax.data.synthetic_dp import render, scenes
 from ifan_jax.data.synthetic_dp import synthetic_dp_dataset_builder as builder_lib
 from tests.data import subprocesses
@@ -147,8 +148,8 @@ def test_a_config_of_ones_own_is_usable_by_name(tmp_path):
                                          num_test=1, seed=3)
   pipeline.ensure_built("synthetic_dp", str(tmp_path), config=config)
   batch = next(pipeline.train_iterator(dataset="synthetic_dp/mine", data_dir=str(tmp_path), crop_size=16,
-                                       batch_size=2, seed=0, local_device_count=1))
-  assert batch["left"].shape == (1, 2, 16, 16, 3)
+                                       batch_size=2, seed=0))
+  assert batch["left"].shape == (2, 16, 16, 3)
   example = next(pipeline.eval_iterator(dataset="synthetic_dp/mine", data_dir=str(tmp_path)))
   expected = scenes.render_example((3, 2, 0), 16, 24, scenes.SceneConfig())
   np.testing.assert_array_equal(example["sharp"][0], images.to_float(expected["sharp"]))

@@ -29,7 +29,8 @@ def example(seed, step, index, size):
 
 
 class FakeTrainIterator:
-  """Batches `[local_devices, per_device_batch, crop, crop, 3]`; can inject a NaN, a SIGTERM or a call.
+  """This process's share of each batch, `[batch_size // processes, crop, crop, 3]`; can inject a NaN, a
+  SIGTERM or a call.
 
   `call_at_step=(s, f)` calls `f()` as batch `s` is handed out: after the step before it
   (and its checkpoint) and before step `s` runs.
@@ -45,12 +46,10 @@ class FakeTrainIterator:
     return self
 
   def __next__(self):
-    per_device = self.batch_size // jax.device_count()
-    local = jax.local_device_count() * per_device
+    local = self.batch_size // jax.process_count()
     first = jax.process_index() * local
     examples = [example(self.seed, self.position, first + i, self.crop_size) for i in range(local)]
-    batch = {key: np.stack([e[key] for e in examples]).reshape(
-        jax.local_device_count(), per_device, *examples[0][key].shape) for key in KEYS}
+    batch = {key: np.stack([e[key] for e in examples]) for key in KEYS}
     self.position += 1
     if self.position == self.nan_at_step:
       batch["blurred"][...] = np.nan

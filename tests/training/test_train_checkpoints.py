@@ -13,14 +13,16 @@ import orbax.checkpoint as ocp
 import pytest
 
 from ifan_jax import Deblurrer
+from ifan_jax.io import run_dir
+from ifan_jax.io.run_dir import CheckpointError
 from ifan_jax.training import checkpoints, loop
-from ifan_jax.training.checkpoints import CheckpointError, PipelineRestore, PipelineStateHandler, TrainingCheckpoints
+from ifan_jax.training.checkpoints import PipelineRestore, PipelineStateHandler, TrainingCheckpoints
 from tests.training.conftest import tiny_config
 from tests.training.fake_data import FakeDatasets
 
 
-def _network_params(run_dir, step):
-  with ocp.CheckpointManager(run_dir) as manager:
+def _network_params(saves_dir, step):
+  with ocp.CheckpointManager(saves_dir) as manager:
     return manager.restore(step, args=ocp.args.Composite(params=ocp.args.StandardRestore())).params["network"]
 
 
@@ -28,8 +30,8 @@ def _assert_trees_equal(a, b):
   jax.tree.map(np.testing.assert_array_equal, a, b)
 
 
-def _step_dirs(run_dir):
-  return sorted(int(p.name) for p in run_dir.iterdir() if p.name.isdigit())
+def _step_dirs(saves_dir):
+  return sorted(int(p.name) for p in saves_dir.iterdir() if p.name.isdigit())
 
 
 def _train_steps(workdir):
@@ -42,16 +44,16 @@ def test_relative_workdir_trains_resumes_and_loads(tmp_path, monkeypatch):
   loop.train_and_evaluate(tiny_config(total_steps=2), "runs/x", datasets=FakeDatasets())
   loop.train_and_evaluate(tiny_config(), "runs/x", datasets=FakeDatasets())  # Resumes at step 2.
 
-  run_dir = tmp_path / "runs" / "x" / "checkpoints"
-  assert _step_dirs(run_dir) == [2, 4]
+  saves_dir = tmp_path / "runs" / "x" / "checkpoints"
+  assert _step_dirs(saves_dir) == [2, 4]
   assert _train_steps(tmp_path / "runs" / "x") == [1, 2, 3, 4]
-  assert str(checkpoints.training_run_dir("runs/x")) == str(run_dir)
+  assert str(run_dir.training_run_dir("runs/x")) == str(saves_dir)
   assert TrainingCheckpoints("runs/x", keep=3).latest_step() == 4
-  config, params = checkpoints.load_trained_model("runs/x")
+  config, params = run_dir.load_trained_model("runs/x")
   assert config.channels == 4
-  _assert_trees_equal(params, _network_params(run_dir, 4))
+  _assert_trees_equal(params, _network_params(saves_dir, 4))
   _assert_trees_equal(Deblurrer.from_checkpoint("runs/x").variables["params"], params)
-  assert checkpoints.load_trained_model("runs/x/best")[0] == config
+  assert run_dir.load_trained_model("runs/x/best")[0] == config
 
 
 @contextlib.contextmanager
@@ -64,22 +66,22 @@ def immutable_after(path):
 
 
 def test_a_failing_save_stops_the_run_at_its_step_and_keeps_the_previous_checkpoint(tmp_path, caplog):
-  run_dir = tmp_path / "checkpoints"
+  saves_dir = tmp_path / "checkpoints"
   config = tiny_config(total_steps=6, keep_checkpoints=1, eval_every_steps=100)
-  with immutable_after(run_dir) as freeze, pytest.raises(CheckpointError) as failure:
+  with immutable_after(saves_dir) as freeze, pytest.raises(CheckpointError) as failure:
     # From step 3 on, nothing can be created in checkpoints/: step 4's save fails.
     loop.train_and_evaluate(config, tmp_path, datasets=FakeDatasets(call_at_step=(3, freeze)))
 
   message = str(failure.value)
-  assert f"Saving the checkpoint at step 4 to {run_dir / '4'} failed" in message
+  assert f"Saving the checkpoint at step 4 to {saves_dir / '4'} failed" in message
   assert "the checkpoint at step 2 is kept" in message and "\n" not in message
   assert failure.value.__cause__ is None and failure.value.__suppress_context__
   assert _train_steps(tmp_path) == [1, 2, 3, 4]  # Stopped at the failing save, not later.
-  assert _step_dirs(run_dir) == [2]
+  assert _step_dirs(saves_dir) == [2]
   with caplog.at_level(logging.INFO):
     final = loop.train_and_evaluate(config, tmp_path, datasets=FakeDatasets())
   assert "Resuming from the checkpoint at step 2." in caplog.text
-  assert final["step"] == 6 and _step_dirs(run_dir) == [6]
+  assert final["step"] == 6 and _step_dirs(saves_dir) == [6]
 
 
 def _damage_arrays(step_dir):
@@ -105,14 +107,14 @@ def _assert_quiet(reports):
 
 def test_a_damaged_latest_checkpoint_falls_back_to_the_newest_readable_one_quietly(tmp_path, caplog, unraisable):
   loop.train_and_evaluate(tiny_config(), tmp_path, datasets=FakeDatasets())
-  run_dir = tmp_path / "checkpoints"
-  good = _network_params(run_dir, 2)
-  _damage_arrays(run_dir / "4")
+  saves_dir = tmp_path / "checkpoints"
+  good = _network_params(saves_dir, 2)
+  _damage_arrays(saves_dir / "4")
 
   with caplog.at_level(logging.WARNING):
-    _, params = checkpoints.load_trained_model(tmp_path)
+    _, params = run_dir.load_trained_model(tmp_path)
   _assert_trees_equal(params, good)
-  assert f"The checkpoint at step 4 ({run_dir / '4'}) cannot be read: ValueError:" in caplog.text
+  assert f"The checkpoint at step 4 ({saves_dir / '4'}) cannot be read: ValueError:" in caplog.text
   assert "tensorstore_spec" not in caplog.text
   _assert_quiet(unraisable)
 
@@ -120,27 +122,27 @@ def test_a_damaged_latest_checkpoint_falls_back_to_the_newest_readable_one_quiet
   with caplog.at_level(logging.INFO):
     final = loop.train_and_evaluate(tiny_config(), tmp_path, datasets=FakeDatasets())
   assert "The checkpoint at step 4" in caplog.text and "Resuming from the checkpoint at step 2." in caplog.text
-  assert final["step"] == 4 and _step_dirs(run_dir) == [2, 4]  # Step 4 trained and saved again.
-  assert [p.name.split("-")[0] for p in run_dir.glob("4.damaged-*")] == ["4.damaged"]
+  assert final["step"] == 4 and _step_dirs(saves_dir) == [2, 4]  # Step 4 trained and saved again.
+  assert [p.name.split("-")[0] for p in saves_dir.glob("4.damaged-*")] == ["4.damaged"]
   _assert_quiet(unraisable)
 
 
 def test_no_readable_checkpoint_is_one_clear_error(tmp_path, unraisable):
   loop.train_and_evaluate(tiny_config(), tmp_path, datasets=FakeDatasets())
-  run_dir = tmp_path / "checkpoints"
-  _damage_arrays(run_dir / "4")
-  (run_dir / "2" / "pipeline" / "process_0.json").unlink()
+  saves_dir = tmp_path / "checkpoints"
+  _damage_arrays(saves_dir / "4")
+  (saves_dir / "2" / "pipeline" / "process_0.json").unlink()
   metrics_before = (tmp_path / "metrics.jsonl").read_text()
 
   with pytest.raises(CheckpointError) as failure:
     loop.train_and_evaluate(tiny_config(total_steps=6), tmp_path, datasets=FakeDatasets())
   message = str(failure.value)
-  assert message.startswith(f"No checkpoint in {run_dir} can be read: step 4: ValueError: ")
+  assert message.startswith(f"No checkpoint in {saves_dir} can be read: step 4: ValueError: ")
   assert (f"; step 2: FileNotFoundError: No input-pipeline state for process 0: "
-          f"{run_dir / '2' / 'pipeline' / 'process_0.json'} is missing") in message
+          f"{saves_dir / '2' / 'pipeline' / 'process_0.json'} is missing") in message
   assert "new --workdir" in message and "tensorstore_spec" not in message
   assert (tmp_path / "metrics.jsonl").read_text() == metrics_before
-  assert _step_dirs(run_dir) == [2, 4]  # Nothing moved when nothing could be restored.
+  assert _step_dirs(saves_dir) == [2, 4]  # Nothing moved when nothing could be restored.
   _assert_quiet(unraisable)
 
 

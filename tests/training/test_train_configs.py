@@ -1,6 +1,7 @@
 """Every shipped config loads through the CLI's flag machinery, and a misspelt field is an error."""
 
 import pathlib
+import subprocess
 import sys
 from unittest import mock
 
@@ -28,7 +29,7 @@ def _parse(*args):
 
 
 def test_all_configs_are_shipped():
-  assert CONFIGS == ["default", "dpdd", "dpdd_16bit", "dpdd_dual", "synthetic"]
+  assert CONFIGS == ["dpdd", "dpdd_16bit", "dpdd_dual", "synthetic"]
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -55,3 +56,17 @@ def test_overrides_apply_and_a_misspelt_field_is_an_error():
     _parse(f"--config={path}", "--config.totl_steps=7")
   with pytest.raises(AttributeError, match="Did you mean .channels. instead of .chanels."):
     _parse(f"--config={path}", "--config.model.chanels=4")
+
+
+def test_configs_load_from_any_working_directory_without_path_tricks(tmp_path):
+  script = ("import sys\nimport importlib.util as u\n"
+            "for path in sys.argv[1:]:\n"
+            "  spec = u.spec_from_file_location('c', path); m = u.module_from_spec(spec); spec.loader.exec_module(m)\n"
+            "  print(m.get_config().dataset)")
+  paths = [str(ROOT / "configs" / f"{name}.py") for name in CONFIGS]
+  done = subprocess.run([sys.executable, "-c", script, *paths], cwd=tmp_path, capture_output=True, text=True,
+                        check=False)
+  assert done.returncode == 0, done.stderr
+  assert done.stdout.split() == ["dpdd", "dpdd/16bit", "dpdd", "synthetic_dp"]
+  for path in paths:
+    assert "sys.path" not in pathlib.Path(path).read_text()

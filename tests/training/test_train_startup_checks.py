@@ -1,12 +1,12 @@
 """What a start checks before its first step, and what a failing validation keeps."""
 
 import shutil
-import subprocess
 
 import pytest
 
 from ifan_jax.training import loop
 from ifan_jax.training.checkpoints import TrainingCheckpoints
+from tests.conftest import immutable
 from tests.training.conftest import tiny_config
 from tests.training.fake_data import FakeDatasets
 
@@ -39,12 +39,9 @@ def test_a_misspelt_eval_split_fails_before_the_first_step(tmp_path):
 def test_an_unwritable_checkpoint_folder_fails_before_the_first_step(two_step_run):
   before = _snapshot(two_step_run)
   folder = two_step_run / "checkpoints"
-  subprocess.run(["chattr", "+i", str(folder)], check=True)
-  try:
-    with pytest.raises(OSError, match=f"Cannot write in {folder} .*Operation not permitted.*writable --workdir"):
-      loop.train_and_evaluate(tiny_config(), two_step_run, datasets=FakeDatasets())
-  finally:
-    subprocess.run(["chattr", "-i", str(folder)], check=True)
+  with immutable(folder), pytest.raises(OSError, match=f"Cannot write in {folder} .*Operation not permitted.*"
+                                                    "writable --workdir"):
+    loop.train_and_evaluate(tiny_config(), two_step_run, datasets=FakeDatasets())
   assert _snapshot(two_step_run) == before
 
 

@@ -24,7 +24,7 @@ def test_step_updates_float32_parameters_and_reports_metrics(dtype):
   assert int(new_state.step[0]) == 1
   assert {leaf.dtype for leaf in jax.tree.leaves(new_state.params)} == {jnp.dtype(jnp.float32)}
   assert set(new_state.params) == {"network", "reblur"}
-  metrics = {name: float(value[0]) for name, value in metrics.items()}
+  metrics = {name: float(value) for name, value in metrics.items()}  # scalars, averaged over devices
   assert set(metrics) == {"loss/deblur", "loss/disparity", "loss/reblur", "loss/total", "train/grad_norm",
                           "train/learning_rate"}
   assert metrics["loss/total"] == pytest.approx(
@@ -46,7 +46,7 @@ def test_without_auxiliary_losses_only_the_network_trains():
   _, metrics = step_lib.make_parallel_train_step(config, tx, optim.learning_rate_schedule(config))(
       step_lib.replicate(state), batch)
   assert set(metrics) == {"loss/deblur", "loss/total", "train/grad_norm", "train/learning_rate"}
-  assert float(metrics["loss/total"][0]) == pytest.approx(float(metrics["loss/deblur"][0]))
+  assert float(metrics["loss/total"]) == pytest.approx(float(metrics["loss/deblur"]))
 
 
 @pytest.mark.parametrize("use_reblur_loss", [True, False])
@@ -55,7 +55,6 @@ def test_zero_init_output_makes_a_new_network_return_its_input(use_reblur_loss):
   config.model.zero_init_output = True
   params = step_lib.init_params(config, jax.random.PRNGKey(0))
   batch = next(FakeTrainIterator(batch_size=config.batch_size, crop_size=config.crop_size, seed=0))
-  batch = jax.tree.map(lambda x: x[0], batch)  # the first device's share
   result = step_lib.training_outputs(params, batch, config)["result"]
   np.testing.assert_array_equal(result, batch["blurred"])
   default = step_lib.init_params(tiny_config(use_reblur_loss=use_reblur_loss), jax.random.PRNGKey(0))

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from ifan_jax import IFAN, metrics
+from ifan_jax import IFAN
+from ifan_jax.evaluation import metrics
 from ifan_jax.training import validation
 from tests.conftest import TINY_CONFIG, xavier_params
 from tests.training.fake_data import example

@@ -12,7 +12,8 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from ifan_jax.data import images, storage
+from ifan_jax.data import storage
+from ifan_jax.io import images
 from ifan_jax.data.synthetic_dp import scenes
 
 SPLITS = ("train", "validation", "test")

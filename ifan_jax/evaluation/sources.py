@@ -10,17 +10,14 @@ that the evaluation can report it and go on.
 import collections
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
-from etils import epath
 
-from ifan_jax import image_io
-from ifan_jax.data import folders, images, pipeline
+from ifan_jax.data import folders, pipeline, registry
+from ifan_jax.io import images, paths
 
 FOLDER_PREFIX = "folder:"
-# Datasets the reference rotates 90 degrees counter-clockwise before the network (and back).
-ROTATED = ("pixeldp",)
 
 
 @dataclasses.dataclass
@@ -28,12 +25,12 @@ class EvalSource:
   """Examples to evaluate and what the protocol needs to know about them."""
 
   name: str  # for tables and file names, e.g. "dpdd/8bit test" or "folder RealDOF"
-  dataset: str  # "dpdd", "realdof", ... or "folder"
   split: str
   count: int
   bit_depth: int  # of the source files: outputs are saved the same way
   rotate: bool  # rotate 90 degrees counter-clockwise before the network and back after
   examples: Callable[[], Iterator[dict]]
+  paper: Mapping[str, float] | None = None  # IFAN's published scores on this test set, if any
 
 
 def open_source(dataset: str, *, data_dir=None, split="test", limit=None) -> EvalSource:
@@ -43,17 +40,16 @@ def open_source(dataset: str, *, data_dir=None, split="test", limit=None) -> Eva
     raise ValueError(f"limit must be at least 1 (or None for every image), got {limit}.")
   if dataset.startswith(FOLDER_PREFIX):
     return _folder_source(dataset[len(FOLDER_PREFIX):], limit)
-  data_dir = os.path.abspath(os.path.expanduser(data_dir)) if data_dir else None
+  data_dir = os.fspath(paths.absolute(data_dir)) if data_dir else None
   builder = pipeline.ensure_built(dataset, data_dir)
-  if split not in builder.info.splits:
-    raise ValueError(f"dataset {dataset!r} has no split {split!r}; it has {', '.join(builder.info.splits)}.")
+  pipeline.check_split(builder, dataset, split)
   count = builder.info.splits[split].num_examples
-  base = dataset.split("/")[0]
+  entry = registry.entry(dataset)
   return EvalSource(
-      name=f"{dataset} {split}", dataset=base, split=split,
+      name=f"{dataset} {split}", split=split,
       count=count if limit is None else min(limit, count),
       bit_depth=16 if builder.info.features["blurred"].np_dtype == np.uint16 else 8,
-      rotate=base in ROTATED,
+      rotate=entry.rotate_for_eval, paper=entry.paper,
       examples=lambda: pipeline.eval_iterator(dataset=dataset, data_dir=data_dir, split=split, limit=limit))
 
 
@@ -71,7 +67,7 @@ def _folder_scenes(root):
 
 def _load_scene(files):
   """The example of one scene's files; a ValueError names both files when their sizes differ."""
-  photos = {k: image_io.read_image(f) for k, f in files.items()}
+  photos = {k: images.read_image(f) for k, f in files.items()}
   shapes = {k: p.rgb.shape[:2] for k, p in photos.items()}
   for key, shape in shapes.items():
     if shape != shapes["blurred"]:
@@ -84,8 +80,8 @@ def _first_bit_depth(scenes):
   """The bit depth of the first readable blurred image (8 if none is: then every image fails anyway)."""
   for _, files in scenes:
     try:
-      return image_io.read_image(files["blurred"]).bit_depth
-    except image_io.ImageReadError:
+      return images.read_image(files["blurred"]).bit_depth
+    except images.ImageReadError:
       continue
   return 8
 
@@ -93,7 +89,7 @@ def _first_bit_depth(scenes):
 def _folder_source(path, limit) -> EvalSource:
   """A folder of blurred images, or one with `source/` (blurred) and `target/` (sharp) folders
   whose files pair up by name, like RealDOF."""
-  root = epath.Path(os.path.abspath(path))
+  root = paths.absolute(path)
   if not root.is_dir():
     raise FileNotFoundError(f"{FOLDER_PREFIX}{path}: no such folder.")
   scenes = _folder_scenes(root)[:limit]
@@ -106,5 +102,5 @@ def _folder_source(path, limit) -> EvalSource:
         example = {"name": name, "error": str(e)}
       yield example
 
-  return EvalSource(name=f"folder {root.name}", dataset="folder", split="", count=len(scenes),
+  return EvalSource(name=f"folder {root.name}", split="", count=len(scenes),
                     bit_depth=_first_bit_depth(scenes), rotate=False, examples=examples)

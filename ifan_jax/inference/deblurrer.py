@@ -1,15 +1,23 @@
-"""Deblur numpy images of any size with a trained or converted IFAN."""
+"""Deblur numpy images of any size with a trained or converted IFAN: the one inference path.
 
-import os
+The command line, evaluation and validation during training all deblur through `Deblurrer`.
+"""
+
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from etils import epath
 
-from ifan_jax import checkpoint
+from ifan_jax.io import model_dir, run_dir
+from ifan_jax.io.paths import absolute
 from ifan_jax.models import IFAN, SIZE_MULTIPLE, IFANConfig
-from ifan_jax.training import checkpoints as training_checkpoints
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_forward(config: IFANConfig):
+  """IFAN's inference for `config`, jitted once per config (then once per input shape)."""
+  return jax.jit(IFAN(config).apply)
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int = SIZE_MULTIPLE) -> np.ndarray:
@@ -29,7 +37,7 @@ class Deblurrer:
   def __init__(self, config: IFANConfig, params):
     self.config = config
     self.variables = {"params": jax.tree.map(jnp.asarray, params)}
-    self._forward = jax.jit(IFAN(config).apply)  # Retraces only for a new input shape.
+    self._forward = _compiled_forward(config)
 
   @classmethod
   def from_checkpoint(cls, path) -> "Deblurrer":
@@ -37,21 +45,21 @@ class Deblurrer:
     a training workdir (its latest checkpoint; `WORKDIR/best` for the best by validation PSNR).
 
     A relative `path` is resolved here once, for every loader (orbax refuses relative paths)."""
-    path = epath.Path(os.path.abspath(path))
+    path = absolute(path)
     if path.suffix == ".pytorch":
-      from ifan_jax import torch_weights  # pylint: disable=import-outside-toplevel
+      from ifan_jax.io import torch_weights  # pylint: disable=import-outside-toplevel
       config, params, _ = torch_weights.convert_state_dict(torch_weights.load_state_dict(path))
       return cls(config, params)
     if not path.exists():
       raise FileNotFoundError(f"No checkpoint at {path}.")
-    if training_checkpoints.training_run_dir(path) is not None:
-      return cls(*training_checkpoints.load_trained_model(path))
-    if not checkpoint.is_model_dir(path):
+    if run_dir.training_run_dir(path) is not None:
+      return cls(*run_dir.load_trained_model(path))
+    if not model_dir.is_model_dir(path):
       raise FileNotFoundError(
-          f"{path} holds no ifan_jax model ({checkpoint.CONFIG_FILE} and {checkpoint.PARAMS_DIR}/) and no "
+          f"{path} holds no ifan_jax model ({model_dir.CONFIG_FILE} and {model_dir.PARAMS_DIR}/) and no "
           "training checkpoint; "
           "convert official weights with `python -m ifan_jax.convert SRC.pytorch DST_DIR`.")
-    config, params = checkpoint.load_model(path)
+    config, params = model_dir.load_model(path)
     return cls(config, params)
 
   def predict(self, image, left=None, right=None) -> dict[str, np.ndarray]:

@@ -1,11 +1,8 @@
-"""Every knob of `python -m ifan_jax.train`, each with what it does; the other configs start here.
+"""Every knob of `python -m ifan_jax.train`, each with what it does: `default_config()`.
 
-Defaults are the reference recipe on DPDD (8-bit, single image). Run with
-
-  python -m ifan_jax.train --config configs/default.py --workdir /tmp/ifan_default
-
-and override any field from the command line, e.g. `--config.batch_size=16`. A field
-that does not exist is an error.
+Defaults are the reference recipe on DPDD (8-bit, single image). The files in `configs/` start
+from it and change a few values; override any field from the command line, e.g.
+`--config.batch_size=16`. A field that does not exist is an error.
 """
 
 from ml_collections import config_dict
@@ -13,15 +10,15 @@ from ml_collections import config_dict
 from ifan_jax.models import IFANConfig
 
 
-def get_config():
+def default_config():
   config = config_dict.ConfigDict()
 
   # The network: every field of ifan_jax.models.IFANConfig (documented there).
   # `--config.model.dtype=bfloat16` computes in bf16 on GPU/TPU; parameters stay float32.
   config.model = config_dict.ConfigDict(IFANConfig().to_dict())
 
-  # Data: a TFDS dataset registered by `import ifan_jax.data` (docs/datasets.md). synthetic_dp
-  # is rendered on first use; the others must be built from their downloads first.
+  # Data: a TFDS dataset of ifan_jax/data/registry.py (docs/datasets.md). synthetic_dp is
+  # rendered on first use; the others must be built from their downloads first.
   config.dataset = "dpdd"  # "dpdd", "dpdd/16bit" or "synthetic_dp" (or "synthetic_dp/<config>").
   config.data_dir = config_dict.placeholder(str)  # TFDS data_dir; None means TFDS's default.
   config.train_split = "train"

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from ifan_jax import locks
+from ifan_jax.io import locks
 
 _HOLD = """
 import sys, time
-from ifan_jax import locks
+from ifan_jax.io import locks
 with locks.exclusive(sys.argv[1], what="the test resource"):
   print("held", flush=True)
   time.sleep(float(sys.argv[2]))

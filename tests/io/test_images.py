@@ -6,7 +6,7 @@ import pytest
 import tifffile
 from PIL import Image, ImageOps
 
-from ifan_jax import image_io
+from ifan_jax.io import images
 
 
 def _pattern(h, w, dtype=np.uint8, channels=3, seed=0):
@@ -18,12 +18,12 @@ def test_16_bit_odd_sized_png_round_trip(tmp_path):
   raw = _pattern(13, 21, np.uint16)  # RGB
   path = str(tmp_path / "odd.png")
   cv2.imwrite(path, raw[..., ::-1])
-  photo = image_io.read_image(path)
+  photo = images.read_image(path)
   assert (photo.bit_depth, photo.grayscale, photo.alpha) == (16, False, None)
   assert photo.rgb.shape == (13, 21, 3) and photo.rgb.dtype == np.float32
   np.testing.assert_allclose(photo.rgb, raw / 65535.0, atol=1e-7)
   out = str(tmp_path / "out.png")
-  image_io.write_image(out, photo.rgb, bit_depth=16)
+  images.write_image(out, photo.rgb, bit_depth=16)
   written = cv2.imread(out, cv2.IMREAD_UNCHANGED)
   assert written.dtype == np.uint16
   np.testing.assert_array_equal(written[..., ::-1], raw)
@@ -38,7 +38,7 @@ def test_exif_orientation_like_pillow(tmp_path, orientation):
   path = str(tmp_path / "oriented.png")
   image.save(path, exif=exif)
   with Image.open(path) as expected:
-    np.testing.assert_array_equal(image_io.quantize(image_io.read_image(path).rgb, 8),
+    np.testing.assert_array_equal(images.quantize(images.read_image(path).rgb, 8),
                                   np.asarray(ImageOps.exif_transpose(expected)))
 
 
@@ -50,7 +50,7 @@ def test_jpeg_with_exif_rotation_reads_upright(tmp_path):
   exif[0x0112] = 6
   path = str(tmp_path / "phone.jpg")
   image.save(path, exif=exif, quality=95)
-  photo = image_io.read_image(path)
+  photo = images.read_image(path)
   assert photo.rgb.shape == (64, 40, 3)
   assert photo.rgb[:16, -8:].mean() > 0.95 and photo.rgb[:16, :8].mean() < 0.05
 
@@ -60,7 +60,7 @@ def test_16_bit_tiff_orientation_tag_is_applied_once(tmp_path):
   raw[:8, :16] = 65535
   path = str(tmp_path / "scan.tif")
   tifffile.imwrite(path, raw, photometric="rgb", extratags=[(274, "H", 1, 6, True)])
-  photo = image_io.read_image(path)
+  photo = images.read_image(path)
   assert photo.bit_depth == 16 and photo.rgb.shape == (40, 24, 3)
   assert photo.rgb[:16, -8:].min() == 1.0 and photo.rgb[:16, :8].max() == 0.0
 
@@ -69,12 +69,12 @@ def test_grayscale_reads_as_three_channels_and_writes_one(tmp_path):
   grey = _pattern(9, 11, channels=1)[..., 0]
   path = str(tmp_path / "grey.png")
   Image.fromarray(grey, "L").save(path)
-  photo = image_io.read_image(path)
+  photo = images.read_image(path)
   assert photo.grayscale and photo.rgb.shape == (9, 11, 3)
   for c in range(3):
-    np.testing.assert_array_equal(image_io.quantize(photo.rgb[..., c], 8), grey)
+    np.testing.assert_array_equal(images.quantize(photo.rgb[..., c], 8), grey)
   out = str(tmp_path / "grey_out.png")
-  image_io.write_image(out, photo.rgb, grayscale=True)
+  images.write_image(out, photo.rgb, grayscale=True)
   np.testing.assert_array_equal(cv2.imread(out, cv2.IMREAD_UNCHANGED), grey)
 
 
@@ -83,11 +83,11 @@ def test_alpha_is_carried_through_untouched(tmp_path, mode):
   raw = _pattern(7, 12, channels=len(mode))
   path = str(tmp_path / "alpha.png")
   Image.fromarray(raw, mode).save(path)
-  photo = image_io.read_image(path)
+  photo = images.read_image(path)
   assert photo.grayscale == (mode == "LA")
   np.testing.assert_array_equal(photo.alpha, raw[..., -1])
   out = str(tmp_path / "alpha_out.png")
-  image_io.write_image(out, 1 - photo.rgb, grayscale=photo.grayscale, alpha=photo.alpha)
+  images.write_image(out, 1 - photo.rgb, grayscale=photo.grayscale, alpha=photo.alpha)
   with Image.open(out) as written:
     assert written.mode == "RGBA"  # OpenCV cannot write grey+alpha: it becomes RGBA.
     np.testing.assert_array_equal(np.asarray(written)[..., -1], raw[..., -1])
@@ -97,25 +97,25 @@ def test_alpha_is_carried_through_untouched(tmp_path, mode):
 def test_unreadable_files_raise_errors_naming_them(tmp_path):
   corrupt = tmp_path / "corrupt.jpg"
   corrupt.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
-  with pytest.raises(image_io.ImageReadError, match=r"corrupt\.jpg: truncated JPEG"):
-    image_io.read_image(corrupt)
-  with pytest.raises(image_io.ImageReadError, match=r"missing\.png: cannot read"):
-    image_io.read_image(tmp_path / "missing.png")
+  with pytest.raises(images.ImageReadError, match=r"corrupt\.jpg: truncated JPEG"):
+    images.read_image(corrupt)
+  with pytest.raises(images.ImageReadError, match=r"missing\.png: cannot read"):
+    images.read_image(tmp_path / "missing.png")
   with pytest.raises(ValueError, match=r"notes\.txt: unsupported image type '\.txt'"):
-    image_io.read_image(tmp_path / "notes.txt")
+    images.read_image(tmp_path / "notes.txt")
   float_tiff = str(tmp_path / "float.tif")
   tifffile.imwrite(float_tiff, np.zeros((4, 4, 3), np.float32), photometric="rgb")
-  with pytest.raises(image_io.ImageReadError, match="unsupported pixel type float32; expected 8- or 16-bit"):
-    image_io.read_image(float_tiff)
+  with pytest.raises(images.ImageReadError, match="unsupported pixel type float32; expected 8- or 16-bit"):
+    images.read_image(float_tiff)
 
 
 def test_jpeg_refuses_16_bits(tmp_path):
   with pytest.raises(ValueError, match="JPEG stores 8-bit images"):
-    image_io.write_image(tmp_path / "x.jpg", np.zeros((4, 4, 3)), bit_depth=16)
+    images.write_image(tmp_path / "x.jpg", np.zeros((4, 4, 3)), bit_depth=16)
 
 
 def test_list_images_expands_folders_in_sorted_order(tmp_path):
   for name in ("b.png", "a.JPG", "c.tiff", "notes.txt"):
     (tmp_path / name).write_bytes(b"")
-  listed = image_io.list_images([tmp_path, tmp_path / "extra.png"])
+  listed = images.list_images([tmp_path, tmp_path / "extra.png"])
   assert listed == [str(tmp_path / n) for n in ("a.JPG", "b.png", "c.tiff")] + [str(tmp_path / "extra.png")]

@@ -18,7 +18,7 @@ import numpy as np
 from etils import epath
 from flax import traverse_util
 
-from ifan_jax import checkpoint
+from ifan_jax.io import model_dir
 from ifan_jax.models import SIZE_MULTIPLE, IFANConfig, IFANWithReblur
 from ifan_jax.ops import FilterLayout
 
@@ -193,15 +193,15 @@ def load_state_dict(path) -> dict[str, np.ndarray]:
 def convert_file(src, dst, *, filter_size=3, reblur_filter_size=3, in_bit=None, overwrite=False):
   """Converts `src` (.pytorch) into a model checkpoint at `dst`; nothing is written on error.
 
-  `overwrite` replaces only a model directory (see `checkpoint.check_destination`), and
+  `overwrite` replaces only a model directory (see `model_dir.check_destination`), and
   never one that holds `src`; the destination is checked before the slow conversion.
   """
   src = os.path.abspath(src)
-  checkpoint.check_destination(dst, overwrite=overwrite, keep=(src,))
+  model_dir.check_destination(dst, overwrite=overwrite, keep=(src,))
   if in_bit is None:
     in_bit = 16 if "16bit" in os.path.basename(src) else 8
   config, network, reblur = convert_state_dict(
       load_state_dict(src), filter_size=filter_size, reblur_filter_size=reblur_filter_size, in_bit=in_bit)
-  checkpoint.save_model(dst, config, network, reblur_params=reblur, overwrite=overwrite, source=src,
+  model_dir.save_model(dst, config, network, reblur_params=reblur, overwrite=overwrite, source=src,
                         keep=(src,))
   return config

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ifan_jax import Deblurrer, checkpoint, deblur, image_io, tiling
-from tests.conftest import TINY_CONFIG, xavier_params
+from ifan_jax import Deblurrer
+from ifan_jax.inference import files, tiling
+from ifan_jax.io import images, model_dir
+from tests.conftest import REPO, TINY_CONFIG, run_command, xavier_params
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _smooth(h, w, channels=3, dtype=np.uint8, seed=0):
@@ -37,31 +38,12 @@ def photos(tmp_path_factory):
   return folder
 
 
-def _deblur_command(args, cwd):
-  """`python -m ifan_jax.deblur ARGS` from `cwd`, importing this checkout."""
-  return subprocess.run([sys.executable, "-m", "ifan_jax.deblur", *map(str, args)], cwd=cwd,
-                        env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=300,
-                        check=False)
-
-
-@pytest.fixture
-def locked_dir(tmp_path):
-  """A folder in which nobody, root included, can create anything (`chattr +i`)."""
-  folder = tmp_path / "locked"
-  folder.mkdir()
-  subprocess.run(["chattr", "+i", str(folder)], check=True)
-  try:
-    yield folder
-  finally:
-    subprocess.run(["chattr", "-i", str(folder)], check=True)
-
-
 @pytest.mark.parametrize("relative", [False, True])
 def test_cli_deblurs_every_readable_file_and_reports_the_broken_one(photos, tiny_model_dir, tmp_path, relative):
   out = tmp_path / "out"
-  cwd = tmp_path if relative else ROOT
+  cwd = tmp_path if relative else REPO
   args = [os.path.relpath(p, cwd) if relative else p for p in (photos, tiny_model_dir, out)]
-  proc = _deblur_command([args[0], "--checkpoint", args[1], "--out", args[2]], cwd=cwd)
+  proc = run_command("ifan_jax.deblur", [args[0], "--checkpoint", args[1], "--out", args[2]], cwd=cwd)
   assert proc.returncode == 1, proc.stderr
   assert "Deblurred 4 of 5 images" in proc.stdout
   assert "broken.png: cannot decode the image" in proc.stdout
@@ -70,9 +52,9 @@ def test_cli_deblurs_every_readable_file_and_reports_the_broken_one(photos, tiny
   deblurrer = Deblurrer.from_checkpoint(tiny_model_dir)
   odd = cv2.imread(str(out / "odd16.png"), cv2.IMREAD_UNCHANGED)
   assert odd.dtype == np.uint16 and odd.shape == (37, 51, 3)
-  expected = image_io.quantize(deblurrer(image_io.read_image(photos / "odd16.png").rgb), 16)
+  expected = images.quantize(deblurrer(images.read_image(photos / "odd16.png").rgb), 16)
   np.testing.assert_array_equal(odd[..., ::-1], expected)
-  assert image_io.read_image(out / "phone.jpg").rgb.shape == (56, 40, 3)  # upright, no EXIF left
+  assert images.read_image(out / "phone.jpg").rgb.shape == (56, 40, 3)  # upright, no EXIF left
   assert cv2.imread(str(out / "grey.png"), cv2.IMREAD_UNCHANGED).shape == (32, 40)
   rgba = cv2.imread(str(out / "rgba.png"), cv2.IMREAD_UNCHANGED)
   np.testing.assert_array_equal(rgba[..., 3], np.asarray(Image.open(photos / "rgba.png"))[..., 3])
@@ -83,7 +65,7 @@ def test_an_output_folder_that_cannot_be_used_is_named_before_the_model_is_loade
   (tmp_path / "results.png").write_bytes(b"not a folder")
   for out, reason in (("results.png", "is a file, not a folder"), ("results.png/sub", "Not a directory"),
                       ("locked", "Operation not permitted"), ("locked/sub", "Operation not permitted")):
-    proc = _deblur_command([photos / "grey.png", "--checkpoint", "no/such/model", "--out", out], cwd=tmp_path)
+    proc = run_command("ifan_jax.deblur", [photos / "grey.png", "--checkpoint", "no/such/model", "--out", out], cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "--out: " in proc.stderr and out in proc.stderr and reason in proc.stderr, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr and "No checkpoint" not in proc.stderr
@@ -91,7 +73,7 @@ def test_an_output_folder_that_cannot_be_used_is_named_before_the_model_is_loade
 
 
 def test_cli_help_lists_the_flags():
-  proc = subprocess.run([sys.executable, "-m", "ifan_jax.deblur", "--help"], cwd=ROOT, capture_output=True,
+  proc = subprocess.run([sys.executable, "-m", "ifan_jax.deblur", "--help"], cwd=REPO, capture_output=True,
                         text=True, timeout=120, check=False)
   for flag in ("--checkpoint", "--out", "--tile", "--overlap", "--left", "--right"):
     assert flag in proc.stdout
@@ -100,8 +82,8 @@ def test_cli_help_lists_the_flags():
 def test_tiled_run_matches_whole_image_run(tiny_model_dir, tmp_path):
   source = tmp_path / "big.png"
   cv2.imwrite(str(source), _smooth(200, 264, seed=4))
-  whole_failures, _ = deblur.run([source], checkpoint=tiny_model_dir, out_dir=tmp_path / "whole")
-  tiled_failures, _ = deblur.run([source], checkpoint=tiny_model_dir, out_dir=tmp_path / "tiled", tile=96,
+  whole_failures, _ = files.deblur_files([source], checkpoint=tiny_model_dir, out_dir=tmp_path / "whole")
+  tiled_failures, _ = files.deblur_files([source], checkpoint=tiny_model_dir, out_dir=tmp_path / "tiled", tile=96,
                                  overlap=32)
   assert whole_failures == tiled_failures == []
   whole = cv2.imread(str(tmp_path / "whole" / "big.png")).astype(int)
@@ -115,27 +97,27 @@ def test_tiled_run_matches_whole_image_run(tiny_model_dir, tmp_path):
 
 def test_inputs_are_never_overwritten(photos, tiny_model_dir):
   before = (photos / "grey.png").read_bytes()
-  failures, total = deblur.run([photos / "grey.png"], checkpoint=tiny_model_dir, out_dir=photos)
+  failures, total = files.deblur_files([photos / "grey.png"], checkpoint=tiny_model_dir, out_dir=photos)
   assert total == 1 and "would overwrite an input" in failures[0][1]
   assert (photos / "grey.png").read_bytes() == before
 
 
 def test_dual_pixel_views_must_pair_with_inputs(photos, tiny_model_dir, tmp_path):
-  with pytest.raises(deblur.app.UsageError, match="1 inputs, 2 left and 1 right"):
-    deblur.run([photos / "grey.png"], checkpoint=tiny_model_dir, out_dir=tmp_path,
+  with pytest.raises(ValueError, match="1 inputs, 2 left and 1 right"):
+    files.deblur_files([photos / "grey.png"], checkpoint=tiny_model_dir, out_dir=tmp_path,
                left=[photos / "grey.png", photos / "rgba.png"], right=[photos / "grey.png"])
 
 
 def test_dual_pixel_model_reads_left_and_right_views(photos, tmp_path):
   config = TINY_CONFIG.replace(dual_pixel=True)
-  checkpoint.save_model(tmp_path / "dual", config, xavier_params(config))
+  model_dir.save_model(tmp_path / "dual", config, xavier_params(config))
   views = tmp_path / "views"
   views.mkdir()
   for name in ("left.png", "right.png"):
     cv2.imwrite(str(views / name), _smooth(32, 40, seed=len(name)))
-  failures, _ = deblur.run([photos / "grey.png"], checkpoint=tmp_path / "dual", out_dir=tmp_path / "out",
+  failures, _ = files.deblur_files([photos / "grey.png"], checkpoint=tmp_path / "dual", out_dir=tmp_path / "out",
                            left=[views / "left.png"], right=[views / "right.png"], tile=24, overlap=8)
   assert failures == []
   assert cv2.imread(str(tmp_path / "out" / "grey.png"), cv2.IMREAD_UNCHANGED).shape == (32, 40)
-  with pytest.raises(deblur.app.UsageError, match="dual-pixel IFAN: give --left and --right"):
-    deblur.run([photos / "grey.png"], checkpoint=tmp_path / "dual", out_dir=tmp_path / "out")
+  with pytest.raises(ValueError, match="dual-pixel IFAN: give --left and --right"):
+    files.deblur_files([photos / "grey.png"], checkpoint=tmp_path / "dual", out_dir=tmp_path / "out")

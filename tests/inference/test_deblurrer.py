@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from ifan_jax import IFAN, Deblurrer, checkpoint
-from ifan_jax.deblurrer import pad_to_multiple
+from ifan_jax import IFAN, Deblurrer
+from ifan_jax.inference.deblurrer import pad_to_multiple
+from ifan_jax.io import model_dir
 from ifan_jax.training import checkpoints as training_checkpoints
 from tests.conftest import TINY_CONFIG, xavier_params
 
@@ -32,7 +33,7 @@ def test_odd_sizes_are_padded_by_edge_replication_and_cropped_back(deblurrer):
 
 
 def test_round_trip_through_a_model_directory(deblurrer, tmp_path):
-  checkpoint.save_model(tmp_path / "model", TINY, deblurrer.variables["params"])
+  model_dir.save_model(tmp_path / "model", TINY, deblurrer.variables["params"])
   loaded = Deblurrer.from_checkpoint(tmp_path / "model")
   assert loaded.config == TINY
   image = np.full((8, 8, 3), 0.5, np.float32)
@@ -41,9 +42,9 @@ def test_round_trip_through_a_model_directory(deblurrer, tmp_path):
 
 def test_model_directories_load_and_save_by_relative_paths(deblurrer, tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)
-  checkpoint.save_model("models/tiny", TINY, deblurrer.variables["params"])
-  config, params = checkpoint.load_model("models/tiny")
-  assert config == TINY and checkpoint.is_model_dir(tmp_path / "models" / "tiny")
+  model_dir.save_model("models/tiny", TINY, deblurrer.variables["params"])
+  config, params = model_dir.load_model("models/tiny")
+  assert config == TINY and model_dir.is_model_dir(tmp_path / "models" / "tiny")
   jax.tree.map(np.testing.assert_array_equal, params, deblurrer.variables["params"])
   image = np.full((8, 8, 3), 0.5, np.float32)
   np.testing.assert_array_equal(Deblurrer.from_checkpoint("models/tiny")(image), deblurrer(image))

@@ -17,13 +17,11 @@ import numpy as np
 from absl import logging
 from tqdm import tqdm
 
-from ifan_jax import figures, image_io, metrics
-from ifan_jax.eval_sources import EvalSource
+from ifan_jax.evaluation import figures, metrics
+from ifan_jax.evaluation.sources import EvalSource
+from ifan_jax.io import images
 
 METRICS = ("psnr", "ssim", "mae", "lpips")
-# The paper's Table results for IFAN (N=17) on the test sets, in its precision.
-PAPER = {"dpdd": dict(psnr=25.37, ssim=0.789, mae=0.0394, lpips=0.217),
-         "realdof": dict(psnr=24.71, ssim=0.748, mae=0.0407, lpips=0.306)}
 _DIGITS = dict(psnr=2, ssim=3, mae=4, lpips=3)
 
 
@@ -88,7 +86,7 @@ def _score(timer, lpips, example):
 def _save(out_dir, source, example, out, *, output, figure):
   file_name = os.path.basename(example["name"])
   if output:
-    image_io.write_image(os.path.join(out_dir, "outputs", f"{file_name}.png"), out["result"],
+    images.write_image(os.path.join(out_dir, "outputs", f"{file_name}.png"), out["result"],
                          bit_depth=source.bit_depth)
   if figure:
     figures.save_comparison(os.path.join(out_dir, "figures", f"{file_name}.png"), example["blurred"][0],
@@ -139,7 +137,7 @@ def summarize(scores, source: EvalSource, *, failed, complete):
       "mean": {m: float(np.mean([getattr(s, m) for s in scored])) if scored else None for m in METRICS},
       "seconds_per_image": float(np.mean([s.seconds for s in scores])) if scores else None,
       "device": f"{device.platform} {kind}".strip(),
-      "paper": PAPER.get(source.dataset) if source.split == "test" else None,
+      "paper": source.paper if source.split == "test" else None,
       "failed": list(failed),
       "complete": complete,
   }

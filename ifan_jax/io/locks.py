@@ -22,10 +22,6 @@ class LockHeld(RuntimeError):
   """Another live process holds the lock."""
 
 
-def is_local(path) -> bool:
-  return "://" not in str(path)
-
-
 def _holder() -> dict:
   return {"host": socket.gethostname(), "pid": os.getpid(), "command": " ".join(sys.argv),
           "since": time.strftime("%Y-%m-%d %H:%M:%S")}

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import skimage.data
 
-from ifan_jax import Deblurrer, tiling
+from ifan_jax import Deblurrer
+from ifan_jax.inference import tiling
 
 
 @pytest.mark.parametrize("length", [64, 65, 200, 203, 301, 1000])

@@ -11,10 +11,12 @@ import cv2
 import numpy as np
 import pytest
 
-from ifan_jax import Deblurrer, eval_sources, evaluate, image_io, metrics, torch_weights
-from ifan_jax.data import pipeline
+from ifan_jax import Deblurrer
+from ifan_jax.evaluation import metrics, protocol, sources
+from ifan_jax.io import images, torch_weights
+from tests.conftest import REPO, run_command
+from ifan_jax.data import pipeline, registry
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +24,6 @@ def synthetic_dir(tmp_path_factory):
   data_dir = str(tmp_path_factory.mktemp("tfds"))
   pipeline.ensure_built("synthetic_dp/tiny", data_dir)
   return data_dir
-
-
-def _eval_command(args, cwd):
-  """`python -m ifan_jax.eval ARGS` from `cwd`, importing this checkout."""
-  return subprocess.run([sys.executable, "-m", "ifan_jax.eval", *map(str, args)], cwd=cwd,
-                        env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=300,
-                        check=False)
 
 
 def _read_csv(path):
@@ -40,10 +35,10 @@ def _read_csv(path):
 def test_eval_cli_writes_scores_that_the_metrics_module_reproduces(synthetic_dir, tiny_model_dir, tmp_path,
                                                                    relative):
   out = tmp_path / "eval"
-  cwd = tmp_path if relative else ROOT
+  cwd = tmp_path if relative else REPO
   checkpoint, data_dir, out_arg = (os.path.relpath(p, cwd) if relative else p
                                    for p in (tiny_model_dir, synthetic_dir, out))
-  proc = _eval_command(["--checkpoint", checkpoint, "--dataset", "synthetic_dp/tiny", "--data_dir", data_dir,
+  proc = run_command("ifan_jax.eval", ["--checkpoint", checkpoint, "--dataset", "synthetic_dp/tiny", "--data_dir", data_dir,
                         "--out", out_arg, "--figures", "2"], cwd=cwd)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "| Model | PSNR ↑ | SSIM ↑ | MAE ↓ | LPIPS ↓ | s/image |" in proc.stdout
@@ -65,11 +60,11 @@ def test_eval_cli_writes_scores_that_the_metrics_module_reproduces(synthetic_dir
       assert abs(float(row[name]) - float(value)) < 1e-5, (row["name"], name)
     assert float(row["seconds"]) > 0
     saved = cv2.imread(str(out / "outputs" / f"{row['name']}.png"))[..., ::-1]
-    np.testing.assert_array_equal(saved, image_io.quantize(result, 8))
+    np.testing.assert_array_equal(saved, images.quantize(result, 8))
 
   summary = json.loads((out / "summary.json").read_text())
   assert summary["images"] == summary["with_ground_truth"] == 4
-  for name in evaluate.METRICS:
+  for name in protocol.METRICS:
     assert abs(summary["mean"][name] - np.mean([float(r[name]) for r in rows])) < 1e-5
   assert summary["device"] == "cpu" and summary["paper"] is None
   assert summary["failed"] == [] and summary["complete"]
@@ -87,13 +82,13 @@ def _write_folder(root, names, with_target, bit_depth=16):
 
 def test_folder_with_source_and_target_is_scored_and_cropped_to_multiples_of_8(tiny_model_dir, tmp_path):
   _write_folder(tmp_path / "RealDOF", ["a", "b"], with_target=True)
-  source = eval_sources.open_source(f"folder:{tmp_path / 'RealDOF'}")
+  source = sources.open_source(f"folder:{tmp_path / 'RealDOF'}")
   assert (source.name, source.count, source.bit_depth) == ("folder RealDOF", 2, 16)
   example = next(source.examples())
   assert example["blurred"].shape == example["sharp"].shape == (1, 16, 32, 3)
   np.testing.assert_array_equal(example["blurred"][0],
-                                image_io.read_image(tmp_path / "RealDOF" / "source" / "a.png").rgb[:16, :32])
-  scores, summary = evaluate.evaluate(Deblurrer.from_checkpoint(tiny_model_dir), source, tmp_path / "out",
+                                images.read_image(tmp_path / "RealDOF" / "source" / "a.png").rgb[:16, :32])
+  scores, summary = protocol.evaluate(Deblurrer.from_checkpoint(tiny_model_dir), source, tmp_path / "out",
                                       num_figures=1)
   assert [s.name for s in scores] == ["a", "b"] and summary["with_ground_truth"] == 2
   assert cv2.imread(str(tmp_path / "out" / "outputs" / "a.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
@@ -101,11 +96,11 @@ def test_folder_with_source_and_target_is_scored_and_cropped_to_multiples_of_8(t
 
 def test_folder_without_ground_truth_gives_outputs_only(tiny_model_dir, tmp_path):
   _write_folder(tmp_path / "CUHK", ["x", "y", "z"], with_target=False, bit_depth=8)
-  source = eval_sources.open_source(f"folder:{tmp_path / 'CUHK'}", limit=2)
-  scores, summary = evaluate.evaluate(Deblurrer.from_checkpoint(tiny_model_dir), source, tmp_path / "out")
+  source = sources.open_source(f"folder:{tmp_path / 'CUHK'}", limit=2)
+  scores, summary = protocol.evaluate(Deblurrer.from_checkpoint(tiny_model_dir), source, tmp_path / "out")
   assert [s.name for s in scores] == ["x", "y"] and scores[0].psnr is None
   assert summary["with_ground_truth"] == 0 and summary["mean"]["psnr"] is None
-  assert "| ifan_jax | - | - | - | - |" in evaluate.format_table(summary)
+  assert "| ifan_jax | - | - | - | - |" in protocol.format_table(summary)
   with open(tmp_path / "out" / "per_image.csv") as f:
     assert next(csv.DictReader(f))["psnr"] == ""
 
@@ -115,7 +110,7 @@ def test_folder_images_that_fail_are_reported_skipped_and_recorded(tiny_model_di
   cv2.imwrite(str(tmp_path / "set" / "target" / "b.png"), np.zeros((24, 40, 3), np.uint8))
   (tmp_path / "set" / "source" / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n not an image")
   model = os.path.relpath(tiny_model_dir, tmp_path)
-  proc = _eval_command(["--checkpoint", model, "--dataset", "folder:set", "--out", "out"], cwd=tmp_path)
+  proc = run_command("ifan_jax.eval", ["--checkpoint", model, "--dataset", "folder:set", "--out", "out"], cwd=tmp_path)
   assert proc.returncode == 1, proc.stderr[-3000:]
   mismatch = f"{tmp_path}/set/target/b.png is 40x24 pixels but its blurred image {tmp_path}/set/source/b.png is 35x21"
   assert f"failed: b: {mismatch}" in proc.stdout
@@ -129,7 +124,7 @@ def test_folder_images_that_fail_are_reported_skipped_and_recorded(tiny_model_di
 
 def test_an_interrupted_evaluation_still_writes_what_was_done(tiny_model_dir, tmp_path):
   _write_folder(tmp_path / "set", ["a", "b", "c"], with_target=True, bit_depth=8)
-  source = eval_sources.open_source(f"folder:{tmp_path / 'set'}")
+  source = sources.open_source(f"folder:{tmp_path / 'set'}")
 
   def interrupted_after_one():
     examples = source.examples()
@@ -137,7 +132,7 @@ def test_an_interrupted_evaluation_still_writes_what_was_done(tiny_model_dir, tm
     raise KeyboardInterrupt
 
   with pytest.raises(KeyboardInterrupt):
-    evaluate.evaluate(Deblurrer.from_checkpoint(tiny_model_dir),
+    protocol.evaluate(Deblurrer.from_checkpoint(tiny_model_dir),
                       dataclasses.replace(source, examples=interrupted_after_one), tmp_path / "out")
   assert [r["name"] for r in _read_csv(tmp_path / "out" / "per_image.csv")] == ["a"]
   summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -147,8 +142,8 @@ def test_an_interrupted_evaluation_still_writes_what_was_done(tiny_model_dir, tm
 def test_files_sharing_a_stem_keep_distinct_names_and_outputs(tiny_model_dir, tmp_path):
   _write_folder(tmp_path / "set", ["x", "y"], with_target=False, bit_depth=8)
   cv2.imwrite(str(tmp_path / "set" / "x.jpg"), np.full((16, 16, 3), 128, np.uint8))
-  source = eval_sources.open_source(f"folder:{tmp_path / 'set'}")
-  scores, _ = evaluate.evaluate(Deblurrer.from_checkpoint(tiny_model_dir), source, tmp_path / "out")
+  source = sources.open_source(f"folder:{tmp_path / 'set'}")
+  scores, _ = protocol.evaluate(Deblurrer.from_checkpoint(tiny_model_dir), source, tmp_path / "out")
   assert [s.name for s in scores] == ["x.jpg", "x.png", "y"]
   assert sorted(os.listdir(tmp_path / "out" / "outputs")) == ["x.jpg.png", "x.png.png", "y.png"]
 
@@ -156,8 +151,8 @@ def test_files_sharing_a_stem_keep_distinct_names_and_outputs(tiny_model_dir, tm
 def test_limit_must_be_at_least_one(tiny_model_dir, tmp_path):
   _write_folder(tmp_path / "set", ["a"], with_target=False, bit_depth=8)
   with pytest.raises(ValueError, match="limit must be at least 1"):
-    eval_sources.open_source(f"folder:{tmp_path / 'set'}", limit=0)
-  proc = _eval_command(["--checkpoint", tiny_model_dir, "--dataset", "folder:set", "--limit", "0"], cwd=tmp_path)
+    sources.open_source(f"folder:{tmp_path / 'set'}", limit=0)
+  proc = run_command("ifan_jax.eval", ["--checkpoint", tiny_model_dir, "--dataset", "folder:set", "--limit", "0"], cwd=tmp_path)
   assert proc.returncode == 1 and "--limit must be at least 1" in proc.stderr, proc.stderr[-3000:]
   assert not (tmp_path / "results").exists()
 
@@ -165,10 +160,10 @@ def test_limit_must_be_at_least_one(tiny_model_dir, tmp_path):
 def test_a_bad_output_folder_or_checkpoint_is_named_without_a_traceback(tiny_model_dir, tmp_path):
   _write_folder(tmp_path / "set", ["a"], with_target=False, bit_depth=8)
   (tmp_path / "results.txt").write_text("not a folder")
-  proc = _eval_command(["--checkpoint", "no/such/model", "--dataset", "folder:set", "--out", "results.txt/sub"],
+  proc = run_command("ifan_jax.eval", ["--checkpoint", "no/such/model", "--dataset", "folder:set", "--out", "results.txt/sub"],
                        cwd=tmp_path)
   assert proc.returncode == 1 and "--out: Cannot write to the folder results.txt/sub" in proc.stderr
-  proc = _eval_command(["--checkpoint", "no/such/model", "--dataset", "folder:set", "--out", "out"], cwd=tmp_path)
+  proc = run_command("ifan_jax.eval", ["--checkpoint", "no/such/model", "--dataset", "folder:set", "--out", "out"], cwd=tmp_path)
   assert proc.returncode == 1 and f"ifan_jax.eval: No checkpoint at {tmp_path}/no/such/model." in proc.stderr
   assert "Traceback" not in proc.stderr
 
@@ -176,7 +171,7 @@ def test_a_bad_output_folder_or_checkpoint_is_named_without_a_traceback(tiny_mod
 def test_rotation_is_counter_clockwise_and_undone(tiny_model_dir):
   deblurrer = Deblurrer.from_checkpoint(tiny_model_dir)
   blurred = np.random.default_rng(1).random((1, 16, 40, 3), dtype=np.float32)
-  out = evaluate.predict(deblurrer, {"blurred": blurred}, rotate=True)
+  out = protocol.predict(deblurrer, {"blurred": blurred}, rotate=True)
   turned = deblurrer.predict(np.rot90(blurred[0]))  # numpy's rot90 turns counter-clockwise
   assert out["result"].shape == (16, 40, 3) and out["disparity"].shape == (2, 5)
   np.testing.assert_array_equal(out["result"], np.rot90(turned["result"], -1))
@@ -186,17 +181,17 @@ def test_rotation_is_counter_clockwise_and_undone(tiny_model_dir):
 def test_table_shows_the_paper_row_for_the_dpdd_test_set():
   summary = {"dataset": "dpdd test", "images": 76, "with_ground_truth": 76, "device": "gpu NVIDIA H100",
              "mean": dict(psnr=25.371, ssim=0.7891, mae=0.03941, lpips=0.2172), "seconds_per_image": 0.1234,
-             "paper": evaluate.PAPER["dpdd"]}
-  table = evaluate.format_table(summary, label="IFAN.pytorch").splitlines()
+             "paper": registry.entry("dpdd").paper}
+  table = protocol.format_table(summary, label="IFAN.pytorch").splitlines()
   assert table[3] == "| IFAN.pytorch | 25.37 | 0.789 | 0.0394 | 0.217 | 0.123 |"
   assert table[4] == "| IFAN (paper) | 25.37 | 0.789 | 0.0394 | 0.217 | - |"
 
 
 def test_unknown_datasets_and_folders_are_reported(tmp_path):
   with pytest.raises(FileNotFoundError, match="no such folder"):
-    eval_sources.open_source(f"folder:{tmp_path / 'missing'}")
+    sources.open_source(f"folder:{tmp_path / 'missing'}")
   with pytest.raises(ValueError, match="unknown dataset 'gopro'"):
-    eval_sources.open_source("gopro")
+    sources.open_source("gopro")
 
 
 def test_scores_of_an_official_checkpoint_are_those_of_the_reference_output(golden_dir, tmp_path):
@@ -205,13 +200,13 @@ def test_scores_of_an_official_checkpoint_are_those_of_the_reference_output(gold
   golden = np.load(golden_dir / "ifan_small_io.npz")
   for sub, key in (("source", "C"), ("target", "GT")):
     os.makedirs(tmp_path / "set" / sub)
-    image_io.write_image(tmp_path / "set" / sub / "0.png", golden[key][0], bit_depth=16)
+    images.write_image(tmp_path / "set" / sub / "0.png", golden[key][0], bit_depth=16)
   # Its filter size is 5, so it goes through the converter (`.pytorch` files given to
   # Deblurrer.from_checkpoint directly are converted with the official filter size 3).
   torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
   deblurrer = Deblurrer.from_checkpoint(tmp_path / "model")
-  scores, _ = evaluate.evaluate(deblurrer, eval_sources.open_source(f"folder:{tmp_path / 'set'}"),
+  scores, _ = protocol.evaluate(deblurrer, sources.open_source(f"folder:{tmp_path / 'set'}"),
                                 tmp_path / "out", num_figures=0)
-  sharp = image_io.read_image(tmp_path / "set" / "target" / "0.png").rgb
+  sharp = images.read_image(tmp_path / "set" / "target" / "0.png").rgb
   assert abs(scores[0].psnr - float(metrics.psnr(golden["result_inference"][0], sharp))) < 1e-3
   assert abs(scores[0].ssim - float(metrics.ssim(golden["result_inference"][0], sharp))) < 1e-4

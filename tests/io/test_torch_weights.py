@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from ifan_jax import Deblurrer, IFANWithReblur, checkpoint, losses, ops, torch_weights
-from tests.conftest import TINY_CONFIG, load_npz, xavier_params
+from ifan_jax import Deblurrer, IFANWithReblur, ops
+from ifan_jax.io import model_dir, torch_weights
+from ifan_jax.training import losses
+from tests.conftest import REPO, TINY_CONFIG, load_npz, run_command, xavier_params
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 GOLDEN_ARRAYS = {"result_train": "result", "filters": "filters", "disparity": "disparity",
                  "right_warped": "right_warped", "left_down": "left_down", "reblurred": "reblurred"}
@@ -32,7 +33,7 @@ def converted(request, golden_dir, tmp_path_factory):
 
 def test_golden_parity_of_every_output_and_loss(converted):
   name, meta, directory, io = converted
-  config, network, reblur = checkpoint.load_model(directory, with_reblur=True)
+  config, network, reblur = model_dir.load_model(directory, with_reblur=True)
   assert config.iac_compat and config.dual_pixel == meta["dual"]
   assert config.iterations == meta["config"]["N"] and config.reblur_iterations == meta["config"]["RBF_num"]
   outputs = IFANWithReblur(config).apply({"params": {"network": network, "reblur": reblur}},
@@ -108,38 +109,19 @@ def test_truncated_and_missing_files_are_named(golden_dir, tmp_path):
     torch_weights.load_state_dict(tmp_path / "nothing.pytorch")
 
 
-def _convert_command(args, cwd):
-  """`python -m ifan_jax.convert ARGS` from `cwd`, importing this checkout."""
-  return subprocess.run([sys.executable, "-m", "ifan_jax.convert", *map(str, args)], cwd=cwd,
-                        env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=240,
-                        check=False)
-
-
 def _snapshot(folder):
   """Every path under `folder` with its bytes (None for folders): to check that nothing was touched."""
   return {str(p.relative_to(folder)): None if p.is_dir() else p.read_bytes() for p in sorted(folder.rglob("*"))}
 
 
-@pytest.fixture
-def locked_dir(tmp_path):
-  """A folder in which nobody, root included, can create anything (`chattr +i`)."""
-  folder = tmp_path / "locked"
-  folder.mkdir()
-  subprocess.run(["chattr", "+i", str(folder)], check=True)
-  try:
-    yield folder
-  finally:
-    subprocess.run(["chattr", "-i", str(folder)], check=True)
-
-
 def test_existing_destination_is_kept_unless_overwrite(golden_dir, tmp_path):
-  checkpoint.save_model(tmp_path / "model", TINY_CONFIG, xavier_params(TINY_CONFIG))
+  model_dir.save_model(tmp_path / "model", TINY_CONFIG, xavier_params(TINY_CONFIG))
   with pytest.raises(FileExistsError, match="overwrite"):
     torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
-  assert checkpoint.load_config(tmp_path / "model") == TINY_CONFIG
+  assert model_dir.load_config(tmp_path / "model") == TINY_CONFIG
   config = torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5,
                                       overwrite=True)
-  assert checkpoint.load_config(tmp_path / "model") == config != TINY_CONFIG
+  assert model_dir.load_config(tmp_path / "model") == config != TINY_CONFIG
   assert sorted(os.listdir(tmp_path)) == ["model"]  # no staging or old copy left behind
 
 
@@ -150,7 +132,7 @@ def test_overwrite_leaves_a_folder_that_is_not_a_model_untouched(golden_dir, tmp
   (precious / "notes.txt").write_text("keep me")
   before = _snapshot(tmp_path)
   for dst, cwd in (("precious", tmp_path), (".", precious)):
-    proc = _convert_command([os.path.relpath(precious / "IFAN.pytorch", cwd), dst, "--overwrite",
+    proc = run_command("ifan_jax.convert", [os.path.relpath(precious / "IFAN.pytorch", cwd), dst, "--overwrite",
                              "--filter_size=5"], cwd=cwd)
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert f"{precious} is not an ifan_jax model directory" in proc.stderr and "Traceback" not in proc.stderr
@@ -160,14 +142,14 @@ def test_overwrite_leaves_a_folder_that_is_not_a_model_untouched(golden_dir, tmp
 def test_overwrite_refuses_a_model_holding_other_files_or_the_working_directory(golden_dir, tmp_path,
                                                                                 monkeypatch):
   model = tmp_path / "model"
-  checkpoint.save_model(model, TINY_CONFIG, xavier_params(TINY_CONFIG))
+  model_dir.save_model(model, TINY_CONFIG, xavier_params(TINY_CONFIG))
   (model / "README").write_text("my notes")
   before = _snapshot(tmp_path)
   with pytest.raises(FileExistsError, match=r"holds \['README'\] besides the model"):
     torch_weights.convert_file(golden_dir / "ifan_small.pytorch", model, filter_size=5, overwrite=True)
   (model / "README").unlink()
   before = _snapshot(tmp_path)
-  monkeypatch.chdir(model / checkpoint.PARAMS_DIR)
+  monkeypatch.chdir(model / model_dir.PARAMS_DIR)
   with pytest.raises(ValueError, match=f"lies inside {model}"):
     torch_weights.convert_file(golden_dir / "ifan_small.pytorch", "..", filter_size=5, overwrite=True)
   assert _snapshot(tmp_path) == before
@@ -175,9 +157,9 @@ def test_overwrite_refuses_a_model_holding_other_files_or_the_working_directory(
 
 def test_an_interrupted_overwrite_keeps_the_old_model(tmp_path, monkeypatch):
   model = tmp_path / "model"
-  checkpoint.save_model(model, TINY_CONFIG, xavier_params(TINY_CONFIG))
+  model_dir.save_model(model, TINY_CONFIG, xavier_params(TINY_CONFIG))
   before = _snapshot(tmp_path)
-  path_type = type(checkpoint.epath.Path(model))
+  path_type = type(model_dir.epath.Path(model))
   rename = path_type.rename
 
   def rename_but_not_the_new_model_in(self, target):
@@ -187,15 +169,15 @@ def test_an_interrupted_overwrite_keeps_the_old_model(tmp_path, monkeypatch):
 
   monkeypatch.setattr(path_type, "rename", rename_but_not_the_new_model_in)
   with pytest.raises(KeyboardInterrupt):
-    checkpoint.save_model(model, TINY_CONFIG.replace(iterations=3), xavier_params(TINY_CONFIG), overwrite=True)
+    model_dir.save_model(model, TINY_CONFIG.replace(iterations=3), xavier_params(TINY_CONFIG), overwrite=True)
   assert _snapshot(tmp_path) == before
 
 
 def test_an_unwritable_destination_fails_at_once_naming_it(golden_dir, locked_dir):
   with pytest.raises(PermissionError, match=f"Cannot write a model to {locked_dir / 'model'}"):
-    checkpoint.save_model(locked_dir / "model", TINY_CONFIG, xavier_params(TINY_CONFIG))
+    model_dir.save_model(locked_dir / "model", TINY_CONFIG, xavier_params(TINY_CONFIG))
   start = time.monotonic()
-  proc = _convert_command([golden_dir / "ifan_small.pytorch", "locked/model", "--filter_size=5"],
+  proc = run_command("ifan_jax.convert", [golden_dir / "ifan_small.pytorch", "locked/model", "--filter_size=5"],
                           cwd=locked_dir.parent)
   assert proc.returncode == 1 and time.monotonic() - start < 100, proc.stderr[-3000:]
   assert f"Cannot write a model to {locked_dir / 'model'}" in proc.stderr and "Traceback" not in proc.stderr
@@ -207,9 +189,9 @@ def test_command_line_converts_and_reports(golden_dir, tmp_path, relative):
   src, dst = tmp_path / "weights" / "IFAN_dual.pytorch", tmp_path / "models" / "dual"
   src.parent.mkdir()
   shutil.copy(golden_dir / "ifan_dual_small.pytorch", src)
-  cwd = tmp_path if relative else ROOT
+  cwd = tmp_path if relative else REPO
   args = [os.path.relpath(p, tmp_path) if relative else p for p in (src, dst)]
-  done = _convert_command([*args, "--filter_size=5"], cwd=cwd)
+  done = run_command("ifan_jax.convert", [*args, "--filter_size=5"], cwd=cwd)
   assert done.returncode == 0, done.stderr
   assert "dual_pixel=True" in done.stdout and "iac_compat=True" in done.stdout
-  assert checkpoint.load_config(dst).dual_pixel
+  assert model_dir.load_config(dst).dual_pixel

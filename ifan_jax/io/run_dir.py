@@ -1,0 +1,105 @@
+"""A training run's workdir as the rest of the library reads it: where its saves are, and its model.
+
+Layout of WORKDIR (written by `ifan_jax.training`):
+  checkpoints/<step>/   the latest saves: params, opt_state, meta (JSON), pipeline (per process)
+  best/<step>/          the save with the highest validation PSNR so far
+Inference loads the network's parameters and the model config (meta["model"]) of the newest
+save that can be read; training resumes through the same fallback.
+"""
+
+import sys
+from typing import Any
+
+import orbax.checkpoint as ocp
+from absl import logging
+from etils import epath
+
+from ifan_jax.io.paths import absolute
+from ifan_jax.models import IFANConfig
+
+LATEST_DIR = "checkpoints"
+BEST_DIR = "best"
+
+
+class CheckpointError(RuntimeError):
+  """A checkpoint could not be written, or no checkpoint of a folder can be read."""
+
+
+def describe(error: BaseException) -> str:
+  """`Type: message`, without the kilobyte-long specs that tensorstore appends to its errors."""
+  return f"{type(error).__name__}: {str(error).split(' [tensorstore_spec=')[0].strip()}"
+
+
+def _drop_abandoned_read_reports():
+  """Silences the dozens of "Event loop is closed" tracebacks that follow a failed orbax read.
+
+  When one array of a checkpoint cannot be read, orbax closes the event loop of the read
+  while tensorstore still completes the others; each completion then reports a
+  RuntimeError through `sys.unraisablehook`. Those reports say nothing about the
+  checkpoint: this hook (installed once, chaining to the previous one) drops exactly them.
+  """
+  previous = sys.unraisablehook
+  if getattr(previous, "drops_abandoned_reads", False):
+    return
+
+  def hook(unraisable):
+    if isinstance(unraisable.exc_value, RuntimeError) and str(unraisable.exc_value) == "Event loop is closed":
+      return
+    previous(unraisable)
+
+  hook.drops_abandoned_reads = True
+  sys.unraisablehook = hook
+
+
+def newest_readable(directory: epath.Path, steps: list[int], read, *, fatal=()) -> tuple[Any, list[int]]:
+  """`(read(step), the unreadable newer steps)` for the newest step that `read` manages.
+
+  Logs a warning for each step that fails (an exception of a `fatal` type propagates: no
+  older step is tried); CheckpointError when none can be read.
+  """
+  _drop_abandoned_read_reports()
+  failures = []
+  for step in sorted(steps, reverse=True):
+    try:
+      return read(step), [failed for failed, _ in failures]
+    except fatal:
+      raise
+    except Exception as error:  # pylint: disable=broad-exception-caught
+      failures.append((step, describe(error)))
+      logging.warning("The checkpoint at step %d (%s) cannot be read: %s", step, directory / str(step),
+                      failures[-1][1])
+  raise CheckpointError(
+      f"No checkpoint in {directory} can be read: " + "; ".join(f"step {s}: {e}" for s, e in failures)
+      + ". To train in this workdir again, move them aside (or use a new --workdir).")
+
+
+def steps(directory: epath.Path) -> list[int]:
+  if not directory.is_dir():
+    return []
+  return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit() and (p / "meta").is_dir())
+
+
+def training_run_dir(path) -> epath.Path | None:
+  """The checkpoint folder `path` names: WORKDIR -> WORKDIR/checkpoints; `best/` or `checkpoints/` as is.
+
+  None when `path` is neither a training workdir nor one of its checkpoint folders.
+  """
+  path = absolute(path)
+  for candidate in (path / LATEST_DIR, path):
+    if steps(candidate):
+      return candidate
+  return None
+
+
+def load_trained_model(path) -> tuple[IFANConfig, Any]:
+  """`(config, network_params)` of a training run: WORKDIR's latest checkpoint, or WORKDIR/best's.
+
+  A checkpoint that cannot be read is skipped with a warning for the newest one that can.
+  """
+  directory = training_run_dir(path)
+  if directory is None:
+    raise FileNotFoundError(f"{path} holds no training checkpoint ({LATEST_DIR}/<step> or <step>/ folders).")
+  args = ocp.args.Composite(params=ocp.args.StandardRestore(), meta=ocp.args.JsonRestore())
+  with ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(read_only=True)) as manager:
+    restored, _ = newest_readable(directory, steps(directory), lambda step: manager.restore(step, args=args))
+  return IFANConfig.from_dict(restored.meta["model"]), restored.params["network"]
