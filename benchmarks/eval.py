@@ -25,8 +25,9 @@ from ifan_jax import IFAN, Deblurrer, IFANConfig
 from ifan_jax.evaluation import metrics
 from ifan_jax.inference import tiling
 
-_CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Model directory or .pytorch file (default: random "
-                                  "weights, official architecture).")
+_CHECKPOINT = flags.DEFINE_string(
+  "checkpoint", None, "Model directory or .pytorch file (default: random weights, official architecture)."
+)
 _HEIGHT = flags.DEFINE_integer("height", 1120, "Image height.")
 _WIDTH = flags.DEFINE_integer("width", 1680, "Image width.")
 _IMAGES = flags.DEFINE_integer("images", 3, "Timed repetitions (after one untimed run that compiles).")
@@ -58,26 +59,30 @@ def main(argv):
   blurred = skimage.filters.gaussian(sharp, sigma=3, channel_axis=-1).astype(np.float32)
   deblurrer = _deblurrer()
   lpips = metrics.LPIPS()
-  print(f"device: {jax.devices()[0].device_kind} ({jax.devices()[0].platform}); image {height}x{width}; "
-        f"model {'random official architecture' if not _CHECKPOINT.value else _CHECKPOINT.value}")
+  print(
+    f"device: {jax.devices()[0].device_kind} ({jax.devices()[0].platform}); image {height}x{width}; "
+    f"model {'random official architecture' if not _CHECKPOINT.value else _CHECKPOINT.value}"
+  )
 
   infer, whole = _seconds(lambda: deblurrer(blurred), _IMAGES.value)
   all_metrics = (metrics.psnr, metrics.ssim, metrics.mae, lpips)
   score, _ = _seconds(lambda: [float(m(whole, sharp)) for m in all_metrics], _IMAGES.value)
-  print(f"inference {infer:.3f} s/image, metrics {score:.3f} s/image "
-        f"-> eval {1 / (infer + score):.3g} images/s")
+  print(f"inference {infer:.3f} s/image, metrics {score:.3f} s/image -> eval {1 / (infer + score):.3g} images/s")
 
   tile, overlap = _TILE.value, _OVERLAP.value
-  tiled_seconds, tiled = _seconds(lambda: tiling.deblur_tiled(deblurrer, blurred, tile=tile, overlap=overlap),
-                                  _IMAGES.value)
+  tiled_seconds, tiled = _seconds(
+    lambda: tiling.deblur_tiled(deblurrer, blurred, tile=tile, overlap=overlap), _IMAGES.value
+  )
   cover = np.zeros((height, width), int)
   boxes = tiling.windows(height, width, tile, overlap)
   for top, left, bottom, right in boxes:
     cover[top:bottom, left:right] += 1
   error = np.abs(tiled - whole).max(axis=-1)
-  print(f"tiled ({len(boxes)} tiles of {tile}, overlap {overlap}): {tiled_seconds:.3f} s/image, "
-        f"overhead {tiled_seconds / infer - 1:+.0%}; max |tiled - whole| away from seams "
-        f"{error[cover == 1].max():.2e}, on seams {error[cover > 1].max():.2e}")
+  print(
+    f"tiled ({len(boxes)} tiles of {tile}, overlap {overlap}): {tiled_seconds:.3f} s/image, "
+    f"overhead {tiled_seconds / infer - 1:+.0%}; max |tiled - whole| away from seams "
+    f"{error[cover == 1].max():.2e}, on seams {error[cover > 1].max():.2e}"
+  )
 
 
 if __name__ == "__main__":

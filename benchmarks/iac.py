@@ -31,8 +31,11 @@ from ifan_jax import IFAN, IFANConfig, ops
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("impls", ["xla", "pallas"], "IAC implementations to time (ifan_jax.ops.iac's impl).")
-flags.DEFINE_list("iac_shapes", ["1x140x210x128", "8x32x32x128"],
-                  "IAC feature shapes BxHxWxC: DPDD full resolution at 1/8, and a training batch.")
+flags.DEFINE_list(
+  "iac_shapes",
+  ["1x140x210x128", "8x32x32x128"],
+  "IAC feature shapes BxHxWxC: DPDD full resolution at 1/8, and a training batch.",
+)
 flags.DEFINE_integer("iterations", 17, "IAC iterations N.")
 flags.DEFINE_integer("filter_size", 3, "IAC filter size k.")
 flags.DEFINE_bool("compat", False, "Time the published (compat) IAC instead of the corrected one.")
@@ -95,8 +98,9 @@ def iac_inputs(shape):
 
 
 def iac_forward(impl):
-  return lambda x, filters: ops.iac(x, filters, iterations=FLAGS.iterations, filter_size=FLAGS.filter_size,
-                                    compat=FLAGS.compat, impl=impl)
+  return lambda x, filters: ops.iac(
+    x, filters, iterations=FLAGS.iterations, filter_size=FLAGS.filter_size, compat=FLAGS.compat, impl=impl
+  )
 
 
 def iac_forward_backward(impl):
@@ -117,12 +121,18 @@ def iac_timings(shape, impl):
   f = filters.shape[-1]
   pixel_bytes = b * h * w * features.dtype.itemsize
   return [
-      Timing(f"{iac_name(shape)} forward", impl,
-             median_seconds(iac_forward(impl), features, filters, repeats=FLAGS.repeats),
-             pixel_bytes * (2 * c + f)),
-      Timing(f"{iac_name(shape)} forward+backward", impl,
-             median_seconds(iac_forward_backward(impl), features, filters, cotangent, repeats=FLAGS.repeats),
-             pixel_bytes * (2 * c + f + 2 * f + 3 * c)),
+    Timing(
+      f"{iac_name(shape)} forward",
+      impl,
+      median_seconds(iac_forward(impl), features, filters, repeats=FLAGS.repeats),
+      pixel_bytes * (2 * c + f),
+    ),
+    Timing(
+      f"{iac_name(shape)} forward+backward",
+      impl,
+      median_seconds(iac_forward_backward(impl), features, filters, cotangent, repeats=FLAGS.repeats),
+      pixel_bytes * (2 * c + f + 2 * f + 3 * c),
+    ),
   ]
 
 
@@ -131,10 +141,11 @@ def iac_agreement(shape):
   inputs = iac_inputs(shape)
   first, *others = [jax.jit(iac_forward_backward(impl))(*inputs) for impl in FLAGS.impls]
   for impl, results in zip(FLAGS.impls[1:], others):
-    diffs = [float(jnp.max(jnp.abs(a.astype(jnp.float32) - b.astype(jnp.float32))))
-             for a, b in zip(first, results)]
-    tqdm.write(f"{iac_name(shape)}: max |{impl} - {FLAGS.impls[0]}| output {diffs[0]:.2e}, "
-               f"features grad {diffs[1]:.2e}, filters grad {diffs[2]:.2e}")
+    diffs = [float(jnp.max(jnp.abs(a.astype(jnp.float32) - b.astype(jnp.float32)))) for a, b in zip(first, results)]
+    tqdm.write(
+      f"{iac_name(shape)}: max |{impl} - {FLAGS.impls[0]}| output {diffs[0]:.2e}, "
+      f"features grad {diffs[1]:.2e}, filters grad {diffs[2]:.2e}"
+    )
 
 
 def model_timing(size, dtype, impl):
@@ -157,20 +168,25 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   if "pallas" in FLAGS.impls and jax.default_backend() != "gpu":
-    raise app.UsageError(f"The Pallas kernel needs a GPU (backend here: {jax.default_backend()}); "
-                         "pass --impls=xla to check the script on a CPU.")
+    raise app.UsageError(
+      f"The Pallas kernel needs a GPU (backend here: {jax.default_backend()}); "
+      "pass --impls=xla to check the script on a CPU."
+    )
   iac_shapes = [parse_shape(s, 4) for s in FLAGS.iac_shapes]
   image_sizes = [parse_shape(s, 2) for s in FLAGS.image_sizes]
   for width, height in image_sizes:
     if width % 8 or height % 8:
       raise app.UsageError(f"Image size {width}x{height} must be a multiple of 8 in both directions.")
   peak = peak_bandwidth()
-  print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}, "
-        f"peak {peak or 'unknown'} GB/s")
+  print(
+    f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}, "
+    f"peak {peak or 'unknown'} GB/s"
+  )
   cases = [(iac_agreement, (shape,)) for shape in iac_shapes if len(FLAGS.impls) > 1]
   cases += [(iac_timings, (shape, impl)) for shape in iac_shapes for impl in FLAGS.impls]
-  cases += [(model_timing, (size, dtype, impl)) for size in image_sizes for dtype in FLAGS.model_dtypes
-            for impl in FLAGS.impls]
+  cases += [
+    (model_timing, (size, dtype, impl)) for size in image_sizes for dtype in FLAGS.model_dtypes for impl in FLAGS.impls
+  ]
   for run, args in tqdm(cases, desc="benchmarks"):
     logging.info("Timing %s%s", run.__name__, args)
     result = run(*args)

@@ -79,6 +79,7 @@ def _official_seconds(repo, h, w, repeats):
   sys.path.insert(0, repo)
   import torch  # pylint: disable=import-outside-toplevel
   from models.archs import IFAN as official  # pylint: disable=import-outside-toplevel
+
   config = types.SimpleNamespace(device="cpu", ks=3, Fs=3, res_num=2, ch=32, wiF=1.5, N=17)
   network = official.Network(config).eval()
   x = torch.rand(1, 3, h, w)
@@ -96,6 +97,7 @@ def _peak_memory_line():
 
 def torch_threads():
   import torch  # pylint: disable=import-outside-toplevel
+
   return torch.get_num_threads()
 
 

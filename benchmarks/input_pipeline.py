@@ -48,9 +48,15 @@ def _write_sources(manual_dir: epath.Path, count: int, height: int, width: int):
 def _throughput(data_dir: str, in_memory: bool) -> tuple[float, float]:
   """Examples per second of wall time, and CPU milliseconds per example (all threads and workers' own)."""
   iterator = pipeline.train_iterator(
-      dataset="dpdd", data_dir=data_dir, crop_size=_CROP.value, batch_size=_BATCH.value, seed=0,
-      in_memory=in_memory, num_workers=0 if in_memory else _WORKERS.value,
-      num_threads=_THREADS.value)
+    dataset="dpdd",
+    data_dir=data_dir,
+    crop_size=_CROP.value,
+    batch_size=_BATCH.value,
+    seed=0,
+    in_memory=in_memory,
+    num_workers=0 if in_memory else _WORKERS.value,
+    num_threads=_THREADS.value,
+  )
   for _ in range(3):
     next(iterator)
   start, cpu = time.perf_counter(), time.process_time()
@@ -66,8 +72,10 @@ def main(argv):
     manual_dir, data_dir = epath.Path(tmp) / "manual", str(epath.Path(tmp) / "data")
     _write_sources(manual_dir, _SCENES.value, _HEIGHT.value, _WIDTH.value)
     build.build("dpdd", manual_dir=str(manual_dir), data_dir=data_dir, allow_partial=True)
-    print(f"sources: {_SCENES.value} scenes x 4 PNGs of {_WIDTH.value}x{_HEIGHT.value}; "
-          f"{_CROP.value}x{_CROP.value} crops, augmentation on, batch {_BATCH.value}")
+    print(
+      f"sources: {_SCENES.value} scenes x 4 PNGs of {_WIDTH.value}x{_HEIGHT.value}; "
+      f"{_CROP.value}x{_CROP.value} crops, augmentation on, batch {_BATCH.value}"
+    )
     print(f"{os.cpu_count()} CPUs, load average before timing {os.getloadavg()[0]:.1f}")
     for in_memory in (False, True):
       rate, cpu_ms = _throughput(data_dir, in_memory)

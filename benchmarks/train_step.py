@@ -23,7 +23,8 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-from ifan_jax.training import optim, step as step_lib
+from ifan_jax.training import optim
+from ifan_jax.training import step as step_lib
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/dpdd.py", "Training config (model, optimiser).")
 _BATCH = flags.DEFINE_integer("batch_size", 8, "Global batch size.")
@@ -50,8 +51,7 @@ def _ours(config, batch_size, crop):
   state = step_lib.replicate(jax.device_get(step_lib.init_state(config, tx, jax.random.PRNGKey(0))))
   parallel_step = step_lib.make_parallel_train_step(config, tx, optim.learning_rate_schedule(config))
   rng = np.random.default_rng(0)
-  batch = {key: rng.random((batch_size, crop, crop, 3), np.float32)
-           for key in ("blurred", "left", "right", "sharp")}
+  batch = {key: rng.random((batch_size, crop, crop, 3), np.float32) for key in ("blurred", "left", "right", "sharp")}
   holder = {"state": state}
 
   def step():
@@ -67,23 +67,41 @@ def _official(repo, config, batch_size, crop):
   import torch.nn.functional as F  # pylint: disable=import-outside-toplevel
   from models.archs import IFAN as official  # pylint: disable=import-outside-toplevel
   from models.archs import RBN as official_rbn  # pylint: disable=import-outside-toplevel
+
   m = config.model
-  settings = types.SimpleNamespace(device="cpu", ks=m.kernel_size, Fs=m.filter_size, res_num=m.res_num,
-                                   ch=m.channels, wiF=m.filter_init_gain, N=m.iterations,
-                                   RBFs=m.reblur_filter_size, RBF_num=m.reblur_iterations,
-                                   wiRF=m.reblur_init_gain)
+  settings = types.SimpleNamespace(
+    device="cpu",
+    ks=m.kernel_size,
+    Fs=m.filter_size,
+    res_num=m.res_num,
+    ch=m.channels,
+    wiF=m.filter_init_gain,
+    N=m.iterations,
+    RBFs=m.reblur_filter_size,
+    RBF_num=m.reblur_iterations,
+    wiRF=m.reblur_init_gain,
+  )
   network = official.Network(settings).train()
   reblur = official_rbn.Network(settings, network.kernel_dim).train()
   parameters = list(network.parameters()) + list(reblur.parameters())
-  optimizer = torch.optim.RAdam(parameters, lr=config.learning_rate, betas=(config.b1, config.b2),
-                                eps=config.eps, weight_decay=config.weight_decay, decoupled_weight_decay=True)
+  optimizer = torch.optim.RAdam(
+    parameters,
+    lr=config.learning_rate,
+    betas=(config.b1, config.b2),
+    eps=config.eps,
+    weight_decay=config.weight_decay,
+    decoupled_weight_decay=True,
+  )
   blurred, left, right, sharp = (torch.rand(batch_size, 3, crop, crop) for _ in range(4))
 
   def step():
     outputs = network(blurred, right, left, is_train=True)
     outputs.update(reblur(sharp, outputs["Filter"]))
-    loss = (F.mse_loss(outputs["result"], sharp) + F.mse_loss(outputs["f_R_w"], outputs["f_L"])
-            + F.mse_loss(outputs["SB"], F.interpolate(blurred, scale_factor=1 / 8, mode="area")))
+    loss = (
+      F.mse_loss(outputs["result"], sharp)
+      + F.mse_loss(outputs["f_R_w"], outputs["f_L"])
+      + F.mse_loss(outputs["SB"], F.interpolate(blurred, scale_factor=1 / 8, mode="area"))
+    )
     optimizer.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip_norm)
@@ -109,11 +127,11 @@ def main(argv):
   else:
     first, seconds = _ours(config, batch_size, crop)
     who = f"ifan_jax ({jax.devices()[0].device_kind} x{jax.local_device_count()}, {config.model.dtype})"
-  print(f"{who}: batch {batch_size} of {crop}x{crop}, channels {config.model.channels}, "
-        f"N={config.model.iterations}")
+  print(f"{who}: batch {batch_size} of {crop}x{crop}, channels {config.model.channels}, N={config.model.iterations}")
   print(f"first step (compilation included): {first:.1f} s")
-  print(f"{1 / seconds:.3f} steps/s, {batch_size / seconds:.2f} examples/s "
-        f"({seconds:.3f} s/step, median of {_STEPS.value})")
+  print(
+    f"{1 / seconds:.3f} steps/s, {batch_size / seconds:.2f} examples/s ({seconds:.3f} s/step, median of {_STEPS.value})"
+  )
   print(_peak_memory())
 
 

@@ -17,10 +17,15 @@ def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
   flags.DEFINE_integer("filter_size", 3, "IAC filter size k of the checkpoint (3 in all official ones).")
   flags.DEFINE_integer("reblur_filter_size", 3, "Filter size of the reblurring IAC.")
-  flags.DEFINE_enum("in_bit", None, ["8", "16"],
-                    "Bit depth the checkpoint was trained on; default 16 if the name says 16bit, else 8.")
-  flags.DEFINE_boolean("overwrite", False, "Replace DST_DIR if it is an ifan_jax model directory (config.json "
-                       "and params/, nothing else); any other existing DST_DIR is left alone.")
+  flags.DEFINE_enum(
+    "in_bit", None, ["8", "16"], "Bit depth the checkpoint was trained on; default 16 if the name says 16bit, else 8."
+  )
+  flags.DEFINE_boolean(
+    "overwrite",
+    False,
+    "Replace DST_DIR if it is an ifan_jax model directory (config.json "
+    "and params/, nothing else); any other existing DST_DIR is left alone.",
+  )
 
 
 def main(argv):
@@ -29,12 +34,18 @@ def main(argv):
   options = flags.FLAGS
   try:
     config = torch_weights.convert_file(
-        argv[1], argv[2], filter_size=options.filter_size, reblur_filter_size=options.reblur_filter_size,
-        in_bit=int(options.in_bit) if options.in_bit else None, overwrite=options.overwrite)
+      argv[1],
+      argv[2],
+      filter_size=options.filter_size,
+      reblur_filter_size=options.reblur_filter_size,
+      in_bit=int(options.in_bit) if options.in_bit else None,
+      overwrite=options.overwrite,
+    )
   except (OSError, ValueError, ImportError) as e:  # Ours name the file and the fix: no traceback needed.
     sys.exit(f"ifan_jax.convert: {e}")
-  logging.info("Wrote %s (N=%d, dual_pixel=%s, iac_compat=%s).", argv[2], config.iterations,
-               config.dual_pixel, config.iac_compat)
+  logging.info(
+    "Wrote %s (N=%d, dual_pixel=%s, iac_compat=%s).", argv[2], config.iterations, config.dual_pixel, config.iac_compat
+  )
   print(f"Converted {argv[1]} -> {argv[2]}: {config}")
 
 

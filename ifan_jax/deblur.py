@@ -19,15 +19,23 @@ from ifan_jax.inference import files, tiling
 
 def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
-  flags.DEFINE_string("checkpoint", None, "Model directory (ours or `python -m ifan_jax.convert`'s) or an "
-                      "official .pytorch file.", required=True)
+  flags.DEFINE_string(
+    "checkpoint",
+    None,
+    "Model directory (ours or `python -m ifan_jax.convert`'s) or an official .pytorch file.",
+    required=True,
+  )
   flags.DEFINE_string("out", None, "Output folder (created if needed).", required=True)
-  flags.DEFINE_integer("tile", None, "Deblur in square tiles of this many pixels (a multiple of 8). Default: "
-                       "whole images, tiled automatically only when they would not fit in memory.")
-  flags.DEFINE_integer("overlap", tiling.DEFAULT_OVERLAP,
-                       "Overlap of adjacent tiles in pixels (a multiple of 8); seams are blended.")
-  flags.DEFINE_multi_string("left", [], "Dual-pixel left views (files or folders), paired in order with the "
-                            "inputs.")
+  flags.DEFINE_integer(
+    "tile",
+    None,
+    "Deblur in square tiles of this many pixels (a multiple of 8). Default: "
+    "whole images, tiled automatically only when they would not fit in memory.",
+  )
+  flags.DEFINE_integer(
+    "overlap", tiling.DEFAULT_OVERLAP, "Overlap of adjacent tiles in pixels (a multiple of 8); seams are blended."
+  )
+  flags.DEFINE_multi_string("left", [], "Dual-pixel left views (files or folders), paired in order with the inputs.")
   flags.DEFINE_multi_string("right", [], "Dual-pixel right views, paired like --left.")
 
 
@@ -36,12 +44,19 @@ def main(argv):
     raise app.UsageError("Give at least one input image or folder.")
   options = flags.FLAGS
   try:
-    failures, total = files.deblur_files(argv[1:], checkpoint=options.checkpoint, out_dir=options.out, left=options.left,
-                                         right=options.right, tile=options.tile, overlap=options.overlap)
+    failures, total = files.deblur_files(
+      argv[1:],
+      checkpoint=options.checkpoint,
+      out_dir=options.out,
+      left=options.left,
+      right=options.right,
+      tile=options.tile,
+      overlap=options.overlap,
+    )
   except (OSError, ValueError) as e:  # A missing or broken checkpoint: its message names it.
     sys.exit(f"ifan_jax.deblur: {e}")
   print(f"Deblurred {total - len(failures)} of {total} images into {options.out}.")
-  for path, error in failures:
+  for _, error in failures:
     print(f"  failed: {error}")
   sys.exit(1 if failures else 0)
 

@@ -23,11 +23,13 @@ from ifan_jax.evaluation import protocol, sources
 from ifan_jax.inference.deblurrer import Deblurrer
 from ifan_jax.io import images
 
+
 def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
   flags.DEFINE_string("checkpoint", None, "Model directory or official .pytorch file.", required=True)
-  flags.DEFINE_string("dataset", None, f"{' | '.join(registry.NAMES)} (optionally /config) | folder:PATH",
-                      required=True)
+  flags.DEFINE_string(
+    "dataset", None, f"{' | '.join(registry.NAMES)} (optionally /config) | folder:PATH", required=True
+  )
   flags.DEFINE_string("split", "test", "Split of a TFDS dataset.")
   flags.DEFINE_string("data_dir", None, "TFDS data_dir the datasets were built into (default: TFDS's own).")
   flags.DEFINE_string("out", None, "Output folder (default: results/<dataset>_<split>).")
@@ -52,15 +54,15 @@ def main(argv):
   if options.limit is not None and options.limit < 1:
     raise app.UsageError(f"--limit must be at least 1 (leave it out for every image), got {options.limit}.")
   try:
-    source = sources.open_source(options.dataset, data_dir=options.data_dir, split=options.split,
-                                      limit=options.limit)
+    source = sources.open_source(options.dataset, data_dir=options.data_dir, split=options.split, limit=options.limit)
     out_dir = _output_folder(options.out or os.path.join("results", re.sub(r"[^\w.-]+", "_", source.name)))
     deblurrer = Deblurrer.from_checkpoint(options.checkpoint)
   except (OSError, ValueError) as e:  # Missing datasets, folders and checkpoints: their messages name them.
     sys.exit(f"ifan_jax.eval: {e}")
   logging.info("Evaluating %s on %s into %s", options.checkpoint, source.name, out_dir)
-  _, summary = protocol.evaluate(deblurrer, source, out_dir, num_figures=options.figures,
-                                 save_outputs=options.save_outputs)
+  _, summary = protocol.evaluate(
+    deblurrer, source, out_dir, num_figures=options.figures, save_outputs=options.save_outputs
+  )
   print(protocol.format_table(summary, label=os.path.basename(os.path.normpath(options.checkpoint))))
   print(f"Per-image scores, summary, outputs and figures: {out_dir}")
   for failure in summary["failed"]:

@@ -11,6 +11,7 @@ from ml_collections import config_flags
 
 from ifan_jax.training import distributed, loop
 
+
 def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
   config_flags.DEFINE_config_file("config", None, "Training config file (configs/*.py).", lock_config=True)

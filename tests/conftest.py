@@ -22,9 +22,15 @@ GOLDEN = REPO / "tests" / "fixtures" / "golden"
 
 def run_command(module, args, *, cwd, timeout=300, env=None):
   """`python -m MODULE ARGS` from `cwd` (often not the repository), importing this checkout."""
-  return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd,
-                        env=dict(env or os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True,
-                        timeout=timeout, check=False)
+  return subprocess.run(
+    [sys.executable, "-m", module, *map(str, args)],
+    cwd=cwd,
+    env=dict(env or os.environ, PYTHONPATH=str(REPO)),
+    capture_output=True,
+    text=True,
+    timeout=timeout,
+    check=False,
+  )
 
 
 @contextlib.contextmanager

@@ -10,12 +10,20 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENTRY_POINTS = {
-    "ifan_jax.train": ("--config", "--workdir", "--coordinator_address", "--num_processes", "--process_id"),
-    "ifan_jax.eval": ("--checkpoint", "--dataset", "--split", "--data_dir", "--out", "--limit", "--figures",
-                      "--save_outputs"),
-    "ifan_jax.deblur": ("--checkpoint", "--out", "--tile", "--overlap", "--left", "--right"),
-    "ifan_jax.convert": ("--filter_size", "--reblur_filter_size", "--in_bit", "--overwrite"),
-    "ifan_jax.data.build": ("--name", "--manual_dir", "--data_dir", "--config", "--allow_partial"),
+  "ifan_jax.train": ("--config", "--workdir", "--coordinator_address", "--num_processes", "--process_id"),
+  "ifan_jax.eval": (
+    "--checkpoint",
+    "--dataset",
+    "--split",
+    "--data_dir",
+    "--out",
+    "--limit",
+    "--figures",
+    "--save_outputs",
+  ),
+  "ifan_jax.deblur": ("--checkpoint", "--out", "--tile", "--overlap", "--left", "--right"),
+  "ifan_jax.convert": ("--filter_size", "--reblur_filter_size", "--in_bit", "--overwrite"),
+  "ifan_jax.data.build": ("--name", "--manual_dir", "--data_dir", "--config", "--allow_partial"),
 }
 # A program of someone else's with flags named like ours, importing all of ifan_jax's entry points.
 HOST_PROGRAM = """
@@ -45,14 +53,27 @@ app.run(main)
 
 def _python(args, cwd):
   env = dict(os.environ, PYTHONPATH=ROOT)
-  return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
-                        check=False)
+  return subprocess.run(
+    [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+  )
 
 
 def test_a_program_with_the_same_flag_names_imports_every_entry_point(tmp_path):
   (tmp_path / "host.py").write_text(HOST_PROGRAM)
-  proc = _python(["host.py", "--overwrite", "--filter_size=7", "--in_bit=12", "--checkpoint=c", "--config=g",
-                  "--data_dir=d", "--workdir=w", "extra"], cwd=tmp_path)
+  proc = _python(
+    [
+      "host.py",
+      "--overwrite",
+      "--filter_size=7",
+      "--in_bit=12",
+      "--checkpoint=c",
+      "--config=g",
+      "--data_dir=d",
+      "--workdir=w",
+      "extra",
+    ],
+    cwd=tmp_path,
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "ifan_jax modules defining flags: []" in proc.stdout
   assert "host flags: True 7 12 c g d w ['extra'] Deblurrer" in proc.stdout
@@ -71,7 +92,9 @@ def test_each_command_help_lists_its_flags(module, tmp_path):
 def test_build_command_writes_where_its_folders_point(tmp_path, relative):
   (tmp_path / "elsewhere").mkdir()
   data_dir = tmp_path / "tfds"
-  proc = _python(["-m", "ifan_jax.data.build", "synthetic_dp", "--config=tiny",
-                  f"--data_dir={'../tfds' if relative else data_dir}"], cwd=tmp_path / "elsewhere")
+  proc = _python(
+    ["-m", "ifan_jax.data.build", "synthetic_dp", "--config=tiny", f"--data_dir={'../tfds' if relative else data_dir}"],
+    cwd=tmp_path / "elsewhere",
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert (data_dir / "synthetic_dp" / "tiny").is_dir() and os.listdir(tmp_path / "elsewhere") == []

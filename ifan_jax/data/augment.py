@@ -18,7 +18,7 @@ import numpy as np
 from ifan_jax.io import images as images_lib
 
 NOISE_PROBABILITY = 0.05
-NOISE_SIGMA = (0.001, 0.005 ** 0.5)
+NOISE_SIGMA = (0.001, 0.005**0.5)
 GREY_PROBABILITY = 0.3
 SCALE_PROBABILITY = 0.5
 SCALE_RANGE = (0.7, 1.0)
@@ -29,6 +29,7 @@ _LUMINANCE = np.asarray([0.2126, 0.7152, 0.07228], np.float32)
 @dataclasses.dataclass(frozen=True)
 class Augmentation:
   """What to do to one example: noise sigma (0: none), greyscale, and the square window to cut and resize."""
+
   noise_sigma: float
   grey: bool
   top: int
@@ -37,8 +38,7 @@ class Augmentation:
   noise_seed: int
 
 
-def draw(rng: np.random.Generator, height: int, width: int, crop_size: int,
-         augment: bool = True) -> Augmentation:
+def draw(rng: np.random.Generator, height: int, width: int, crop_size: int, augment: bool = True) -> Augmentation:
   """Draws the augmentation of an example whose images are `height x width`.
 
   Without `augment`, only the crop position is random. A rescale whose window would not fit the image
@@ -51,16 +51,22 @@ def draw(rng: np.random.Generator, height: int, width: int, crop_size: int,
   grey = bool(augment and rng.random() < GREY_PROBABILITY)
   factor = float(rng.uniform(*SCALE_RANGE)) if augment and rng.random() < SCALE_PROBABILITY else 1.0
   window = min(round(crop_size / factor), height, width)
-  return Augmentation(noise_sigma=sigma, grey=grey, top=int(rng.integers(0, height - window + 1)),
-                      left=int(rng.integers(0, width - window + 1)), window=window,
-                      noise_seed=int(rng.integers(2 ** 31)))
+  return Augmentation(
+    noise_sigma=sigma,
+    grey=grey,
+    top=int(rng.integers(0, height - window + 1)),
+    left=int(rng.integers(0, width - window + 1)),
+    window=window,
+    noise_seed=int(rng.integers(2**31)),
+  )
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
   """`[H, W, 3]` in [0, 1] to its sRGB-encoded luminance, copied to 3 channels (the reference's greyscale)."""
   linear = image @ _LUMINANCE
-  encoded = np.where(linear <= 0.0031308, 12.92 * linear,
-                     1.055 * np.power(np.maximum(linear, 0.0031308), 1 / 2.4) - 0.055)
+  encoded = np.where(
+    linear <= 0.0031308, 12.92 * linear, 1.055 * np.power(np.maximum(linear, 0.0031308), 1 / 2.4) - 0.055
+  )
   return np.repeat(encoded[..., None], 3, axis=-1).astype(np.float32)
 
 

@@ -14,8 +14,11 @@ from etils import epath
 from ifan_jax.data import folder_builder, registry
 
 # The datasets that come as folders of images, from the registry.
-FOLDER_BUILDERS = {entry.name: entry.builder_class() for entry in registry.ENTRIES
-                   if issubclass(entry.builder_class(), folder_builder.FolderBuilder)}
+FOLDER_BUILDERS = {
+  entry.name: entry.builder_class()
+  for entry in registry.ENTRIES
+  if issubclass(entry.builder_class(), folder_builder.FolderBuilder)
+}
 SCENES_PER_SPLIT = 2
 
 
@@ -33,9 +36,16 @@ def random_image(rng: np.random.Generator, height: int, width: int, bits: int = 
   return rng.integers(0, np.iinfo(dtype).max, (height, width, 3), endpoint=True).astype(dtype)
 
 
-def write_layout(builder_cls: type[folder_builder.FolderBuilder], manual_dir, *,
-                 scenes: int = SCENES_PER_SPLIT, height: int = 20, width: int = 28, bits: int = 8,
-                 seed: int = 0) -> epath.Path:
+def write_layout(
+  builder_cls: type[folder_builder.FolderBuilder],
+  manual_dir,
+  *,
+  scenes: int = SCENES_PER_SPLIT,
+  height: int = 20,
+  width: int = 28,
+  bits: int = 8,
+  seed: int = 0,
+) -> epath.Path:
   """Writes `scenes` scenes per split in `builder_cls`'s layout under `manual_dir/<ROOT>`; returns that root.
 
   Scene `i` of a split is named `<split>_<i>`; a file in a `*_l` or `*_r` folder carries the `_L`/`_R`

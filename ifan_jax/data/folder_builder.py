@@ -20,6 +20,7 @@ from ifan_jax.data import folders, storage
 @dataclasses.dataclass
 class BitDepthConfig(tfds.core.BuilderConfig):
   """A config of a folder dataset: the bit depth of its PNG files (8 or 16)."""
+
   bits: int = 8
 
   @property
@@ -51,9 +52,11 @@ class FolderBuilder(storage.ArrayRecordBuilder, skip_registration=True):
     image = tfds.features.Image(shape=(None, None, 3), dtype=self.builder_config.dtype)
     features = sorted({f for split in self.SPLIT_FOLDERS.values() for f in split})
     return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({**{f: image for f in features}, "name": tfds.features.Text()}),
-        homepage=self.HOMEPAGE, citation=self.CITATION,
-        disable_shuffling=True)  # keep file order: evaluation reports images in it
+      features=tfds.features.FeaturesDict({**{f: image for f in features}, "name": tfds.features.Text()}),
+      homepage=self.HOMEPAGE,
+      citation=self.CITATION,
+      disable_shuffling=True,
+    )  # keep file order: evaluation reports images in it
 
   def _root(self, dl_manager) -> epath.Path:
     manual = epath.Path(dl_manager.manual_dir)
@@ -63,8 +66,9 @@ class FolderBuilder(storage.ArrayRecordBuilder, skip_registration=True):
     first_folder = next(iter(next(iter(self.SPLIT_FOLDERS.values())).values()))
     if (manual / first_folder).is_dir():
       return manual
-    raise FileNotFoundError(f"missing folder {nested} (nor {manual / first_folder}). "
-                            f"Expected layout:\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}")
+    raise FileNotFoundError(
+      f"missing folder {nested} (nor {manual / first_folder}). Expected layout:\n{self.MANUAL_DOWNLOAD_INSTRUCTIONS}"
+    )
 
   def _split_generators(self, dl_manager):
     root = self._root(dl_manager)

@@ -21,6 +21,7 @@ _VIEW_SUFFIX = re.compile(r"_(l|r|c)$", re.IGNORECASE)
 @dataclasses.dataclass(frozen=True)
 class Scene:
   """One scene: its name and the file of each feature (e.g. {'blurred': ..., 'sharp': ...})."""
+
   name: str
   files: Mapping[str, epath.Path]
 
@@ -40,8 +41,9 @@ def _by_name(folder: epath.Path) -> dict[str, epath.Path]:
   for path in list_images(folder):
     name = scene_name(path)
     if name in named:
-      raise ValueError(f"{path} and {named[name]} belong to the same scene {name!r}; "
-                       "expected one file per scene in each folder.")
+      raise ValueError(
+        f"{path} and {named[name]} belong to the same scene {name!r}; expected one file per scene in each folder."
+      )
     named[name] = path
   return named
 
@@ -67,8 +69,10 @@ def check_count(scenes: list[Scene], expected: int | None, where: epath.Path, al
     return
   if allow_partial and len(scenes) < expected:
     return
-  raise ValueError(f"{where}: found {len(scenes)} scenes, the published split has {expected}. "
-                   "Pass allow_partial=True (--allow_partial) to build a subset on purpose.")
+  raise ValueError(
+    f"{where}: found {len(scenes)} scenes, the published split has {expected}. "
+    "Pass allow_partial=True (--allow_partial) to build a subset on purpose."
+  )
 
 
 def load_scene(scene: Scene, dtype: type) -> dict[str, bytes]:
@@ -93,6 +97,7 @@ def load_scene(scene: Scene, dtype: type) -> dict[str, bytes]:
   (first, size), *others = sizes.items()
   for path, other in others:
     if other != size:
-      raise ValueError(f"{path}: is {other[0]}x{other[1]}, but {first.name} of the same scene "
-                       f"{scene.name!r} is {size[0]}x{size[1]}.")
+      raise ValueError(
+        f"{path}: is {other[0]}x{other[1]}, but {first.name} of the same scene {scene.name!r} is {size[0]}x{size[1]}."
+      )
   return encoded

@@ -17,13 +17,11 @@ import jax
 import numpy as np
 import tensorflow_datasets as tfds
 import tqdm
-from absl import flags, logging
+from absl import flags
 
-from ifan_jax.data import registry
-from ifan_jax.io import paths
 from ifan_jax.data import augment as augment_lib
-from ifan_jax.data import storage
-from ifan_jax.io import images
+from ifan_jax.data import registry, storage
+from ifan_jax.io import images, paths
 
 IMAGE_FEATURES = ("blurred", "left", "right", "sharp")  # training needs all four
 
@@ -46,9 +44,10 @@ def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.c
   config = f" --config {builder.builder_config.name}" if builder.builder_config else ""
   where = f" --data_dir {data_dir}" if data_dir else ""
   raise FileNotFoundError(
-      f"dataset {dataset!r} is not built in {builder.data_dir}. Build it from its download with:\n"
-      f"  python -m ifan_jax.data.build {entry.name} --manual_dir DIR{config}{where}\n"
-      f"where DIR holds the files laid out as follows:\n{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}")
+    f"dataset {dataset!r} is not built in {builder.data_dir}. Build it from its download with:\n"
+    f"  python -m ifan_jax.data.build {entry.name} --manual_dir DIR{config}{where}\n"
+    f"where DIR holds the files laid out as follows:\n{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}"
+  )
 
 
 def _absolute(data_dir: str | None) -> str | None:
@@ -122,8 +121,11 @@ class _Augment(grain.transforms.RandomMap):
 def _decode_all(shard: grain.MapDataset, threads: int) -> list[dict[str, np.ndarray]]:
   """Every example of `shard`, decoded, in order (threads: OpenCV decodes without holding the GIL)."""
   with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-    return list(tqdm.tqdm(pool.map(shard.__getitem__, range(len(shard))), total=len(shard),
-                          desc="decoding into memory", unit="example"))
+    return list(
+      tqdm.tqdm(
+        pool.map(shard.__getitem__, range(len(shard))), total=len(shard), desc="decoding into memory", unit="example"
+      )
+    )
 
 
 class TrainIterator(Iterator):
@@ -147,21 +149,64 @@ class TrainIterator(Iterator):
     """
     for key, value in state["settings"].items():
       if key in self._fingerprint and self._fingerprint[key] != value:
-        raise ValueError(f"cannot resume: the saved iterator had {key}={value!r}, this one has "
-                         f"{key}={self._fingerprint.get(key)!r}.")
+        raise ValueError(
+          f"cannot resume: the saved iterator had {key}={value!r}, this one has {key}={self._fingerprint.get(key)!r}."
+        )
     self._iterator.set_state(state["grain"])
 
 
-def train_iterator(*, dataset: str, data_dir: str | None, split: str = "train", crop_size: int = 256,
-                   batch_size: int, seed: int, num_workers: int = 0, in_memory: bool = False,
-                   augment: bool = True, process_index: int | None = None, process_count: int | None = None,
-                   num_threads: int | None = None) -> TrainIterator:
+def _host_shard(dataset, data_dir, split, process_index, process_count):
+  """The split's source and this host's shard of it (examples `process_index::process_count`)."""
+  source, features = _data_source(dataset, data_dir, split)
+  missing = [f for f in IMAGE_FEATURES if f not in features]
+  if missing:
+    raise ValueError(f"dataset {dataset!r} cannot train IFAN: it has no {', '.join(missing)}.")
+  shard = grain.MapDataset.source(source)[process_index::process_count].map(_SelectImages())
+  if not len(shard):
+    raise ValueError(
+      f"host {process_index} of {process_count} gets no example of {dataset!r} {split!r} ({len(source)} examples)."
+    )
+  return source, shard
+
+
+def _batches(shard: grain.MapDataset, *, seed, crop_size, augment, batch_size, num_threads, num_workers):
+  """The endless stream of augmented batches of `shard`, reshuffled every epoch, prepared in the background."""
+  ds = (
+    grain.MapDataset.range(sys.maxsize)
+    .map(_EpochPermutation(len(shard), seed))
+    .map(_Lookup(shard))
+    .random_map(_Augment(crop_size, augment), seed=seed)
+    .batch(batch_size, drop_remainder=True)
+  )
+  stream = ds.to_iter_dataset(grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=2 * num_threads))
+  if num_workers:
+    if not flags.FLAGS.is_parsed():
+      # grain's workers read absl flags; outside absl.app, let them see the defaults.
+      flags.FLAGS.mark_as_parsed()
+    stream = stream.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers))
+  return stream
+
+
+def train_iterator(
+  *,
+  dataset: str,
+  data_dir: str | None,
+  split: str = "train",
+  crop_size: int = 256,
+  batch_size: int,
+  seed: int,
+  num_workers: int = 0,
+  in_memory: bool = False,
+  augment: bool = True,
+  process_index: int | None = None,
+  process_count: int | None = None,
+  num_threads: int | None = None,
+) -> TrainIterator:
   """Infinite augmented training batches of this host's shard of `split`.
 
   `batch_size` is global. Yields {'blurred', 'left', 'right', 'sharp'}: float32 in [0, 1] of shape
-  `[batch_size // process_count, crop_size, crop_size, 3]` (the training step splits it over the
-  devices). The host reads
-  examples `process_index::process_count` (defaults: this JAX process), reshuffled every epoch.
+  `[batch_size // process_count, crop_size, crop_size, 3]` (the training step splits it over the devices).
+  The host reads examples `process_index::process_count` (default: this JAX process), reshuffled every epoch.
   `num_workers` > 0 prepares batches in that many worker processes (each decoding with threads);
   `in_memory` decodes the shard once into this process's memory and prepares batches in threads
   (it cannot be combined with worker processes, which would each hold a copy).
@@ -172,38 +217,41 @@ def train_iterator(*, dataset: str, data_dir: str | None, split: str = "train", 
   if batch_size % process_count:
     raise ValueError(f"batch_size {batch_size} is not divisible by the {process_count} processes.")
   if in_memory and num_workers:
-    raise ValueError("in_memory=True keeps decoded images in this process; use num_workers=0 with it "
-                     f"(got num_workers={num_workers}).")
+    raise ValueError(
+      f"in_memory=True keeps decoded images in this process; use num_workers=0 with it (got num_workers={num_workers})."
+    )
   num_threads = num_threads or os.cpu_count()
-  source, features = _data_source(dataset, data_dir, split)
-  missing = [f for f in IMAGE_FEATURES if f not in features]
-  if missing:
-    raise ValueError(f"dataset {dataset!r} cannot train IFAN: it has no {', '.join(missing)}.")
-  shard = grain.MapDataset.source(source)[process_index::process_count].map(_SelectImages())
-  if not len(shard):
-    raise ValueError(f"host {process_index} of {process_count} gets no example of {dataset!r} {split!r} "
-                     f"({len(source)} examples).")
+  source, shard = _host_shard(dataset, data_dir, split, process_index, process_count)
   if in_memory:
     shard = grain.MapDataset.source(_decode_all(shard, num_threads))
   host_seed = int(np.random.SeedSequence([seed, process_index]).generate_state(1)[0])
-  ds = (grain.MapDataset.range(sys.maxsize).map(_EpochPermutation(len(shard), host_seed)).map(_Lookup(shard))
-        .random_map(_Augment(crop_size, augment), seed=host_seed)
-        .batch(batch_size // process_count, drop_remainder=True))
-  read_options = grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=2 * num_threads)
-  stream = ds.to_iter_dataset(read_options)
-  if num_workers:
-    if not flags.FLAGS.is_parsed():
-      # grain's workers read absl flags; outside absl.app, let them see the defaults.
-      flags.FLAGS.mark_as_parsed()
-    stream = stream.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers))
-  fingerprint = dict(dataset=dataset, split=split, crop_size=crop_size, batch_size=batch_size, seed=seed,
-                     augment=augment, process_index=process_index, process_count=process_count,
-                     num_workers=num_workers, examples=len(source))
+  stream = _batches(
+    shard,
+    seed=host_seed,
+    crop_size=crop_size,
+    augment=augment,
+    batch_size=batch_size // process_count,
+    num_threads=num_threads,
+    num_workers=num_workers,
+  )
+  fingerprint = dict(
+    dataset=dataset,
+    split=split,
+    crop_size=crop_size,
+    batch_size=batch_size,
+    seed=seed,
+    augment=augment,
+    process_index=process_index,
+    process_count=process_count,
+    num_workers=num_workers,
+    examples=len(source),
+  )
   return TrainIterator(stream, fingerprint)
 
 
-def eval_iterator(*, dataset: str, data_dir: str | None, split: str = "test",
-                  limit: int | None = None) -> Iterator[dict]:
+def eval_iterator(
+  *, dataset: str, data_dir: str | None, split: str = "test", limit: int | None = None
+) -> Iterator[dict]:
   """Whole images of `split` in file order: float32 `[1, H, W, 3]` in [0, 1], H and W cut to multiples of 8.
 
   Yields 'blurred' and, where the dataset has them, 'left', 'right' and 'sharp', plus 'name' (str).

@@ -27,13 +27,15 @@ class Entry:
 
 
 ENTRIES = (
-    Entry("dpdd", "ifan_jax.data.dpdd.dpdd_dataset_builder",
-          paper=dict(psnr=25.37, ssim=0.789, mae=0.0394, lpips=0.217)),
-    Entry("realdof", "ifan_jax.data.realdof.realdof_dataset_builder",
-          paper=dict(psnr=24.71, ssim=0.748, mae=0.0407, lpips=0.306)),
-    Entry("cuhk", "ifan_jax.data.cuhk.cuhk_dataset_builder"),
-    Entry("pixeldp", "ifan_jax.data.pixeldp.pixeldp_dataset_builder", rotate_for_eval=True),
-    Entry("synthetic_dp", "ifan_jax.data.synthetic_dp.synthetic_dp_dataset_builder", generated=True),
+  Entry("dpdd", "ifan_jax.data.dpdd.dpdd_dataset_builder", paper=dict(psnr=25.37, ssim=0.789, mae=0.0394, lpips=0.217)),
+  Entry(
+    "realdof",
+    "ifan_jax.data.realdof.realdof_dataset_builder",
+    paper=dict(psnr=24.71, ssim=0.748, mae=0.0407, lpips=0.306),
+  ),
+  Entry("cuhk", "ifan_jax.data.cuhk.cuhk_dataset_builder"),
+  Entry("pixeldp", "ifan_jax.data.pixeldp.pixeldp_dataset_builder", rotate_for_eval=True),
+  Entry("synthetic_dp", "ifan_jax.data.synthetic_dp.synthetic_dp_dataset_builder", generated=True),
 )
 NAMES = tuple(entry.name for entry in ENTRIES)
 
@@ -44,8 +46,9 @@ def entry(dataset: str) -> Entry:
   for candidate in ENTRIES:
     if candidate.name == name:
       return candidate
-  raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(NAMES)} "
-                   "(optionally with a config, e.g. 'dpdd/16bit').")
+  raise ValueError(
+    f"unknown dataset {dataset!r}; expected one of {', '.join(NAMES)} (optionally with a config, e.g. 'dpdd/16bit')."
+  )
 
 
 def register_builders():

@@ -38,8 +38,12 @@ def prepare_once(builder: tfds.core.DatasetBuilder, reopen, *, download_config=N
   name = builder.info.full_name
   config_dir = builder.data_path.parent  # <data_dir>/<name>/<config>: the version folders go inside
   if not paths.is_local(config_dir):
-    logging.warning("Building %s into %s without a lock (not a local path): if several processes share it, "
-                    "build it once beforehand with python -m ifan_jax.data.build.", name, builder.data_dir)
+    logging.warning(
+      "Building %s into %s without a lock (not a local path): if several processes share it, "
+      "build it once beforehand with python -m ifan_jax.data.build.",
+      name,
+      builder.data_dir,
+    )
     builder.download_and_prepare(download_config=download_config)
     return builder
   lock = config_dir.parent / f"{config_dir.name}.build.lock"

@@ -13,17 +13,19 @@ def save_comparison(path, blurred, result, *, sharp=None, disparity=None, title=
   """
   panels = [("blurred", blurred, {}), ("ours", result, {})]
   if sharp is not None:
-    panels += [("sharp", sharp, {}),
-               ("|ours - sharp|", np.abs(result - sharp).mean(axis=-1), {"cmap": "inferno", "vmin": 0})]
+    panels += [
+      ("sharp", sharp, {}),
+      ("|ours - sharp|", np.abs(result - sharp).mean(axis=-1), {"cmap": "inferno", "vmin": 0}),
+    ]
   if disparity is not None:  # Symmetric colour range: white is zero disparity (in focus).
     extent = max(float(np.abs(disparity).max()), 1e-6)
     panels.append(("estimated disparity", disparity, {"cmap": "coolwarm", "vmin": -extent, "vmax": extent}))
   height, width = blurred.shape[:2]
-  figure = Figure(figsize=(PANEL_INCHES * len(panels), PANEL_INCHES * height / width + 0.6),
-                  layout="constrained")
+  figure = Figure(figsize=(PANEL_INCHES * len(panels), PANEL_INCHES * height / width + 0.6), layout="constrained")
   for axes, (label, image, style) in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels):
-    shown = axes.imshow(np.clip(image, 0, 1) if image.ndim == 3 else image, interpolation="nearest",
-                        extent=(0, width, height, 0), **style)
+    shown = axes.imshow(
+      np.clip(image, 0, 1) if image.ndim == 3 else image, interpolation="nearest", extent=(0, width, height, 0), **style
+    )
     if style:
       figure.colorbar(shown, ax=axes, shrink=0.8)
     axes.set_title(label, fontsize=9)

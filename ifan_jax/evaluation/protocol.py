@@ -44,8 +44,9 @@ def predict(deblurrer, example, *, rotate=False):
 
   `rotate`: turn the inputs 90 degrees counter-clockwise first and the outputs back (PixelDP).
   """
-  views = {k: _rotate(example[k][0], int(rotate)) for k in ("left", "right")
-           if k in example and deblurrer.config.dual_pixel}
+  views = {
+    k: _rotate(example[k][0], int(rotate)) for k in ("left", "right") if k in example and deblurrer.config.dual_pixel
+  }
   out = deblurrer.predict(_rotate(example["blurred"][0], int(rotate)), **views)
   return {k: np.ascontiguousarray(_rotate(v, -int(rotate))) for k, v in out.items()}
 
@@ -77,8 +78,9 @@ def _score(timer, lpips, example):
   score = ImageScore(name=example["name"], seconds=seconds)
   sharp = example["sharp"][0] if "sharp" in example else None
   if sharp is not None:
-    score.psnr, score.ssim, score.mae = (float(m(out["result"], sharp)) for m in
-                                         (metrics.psnr, metrics.ssim, metrics.mae))
+    score.psnr, score.ssim, score.mae = (
+      float(m(out["result"], sharp)) for m in (metrics.psnr, metrics.ssim, metrics.mae)
+    )
     score.lpips = float(lpips(out["result"], sharp))
   return out, score
 
@@ -86,12 +88,16 @@ def _score(timer, lpips, example):
 def _save(out_dir, source, example, out, *, output, figure):
   file_name = os.path.basename(example["name"])
   if output:
-    images.write_image(os.path.join(out_dir, "outputs", f"{file_name}.png"), out["result"],
-                         bit_depth=source.bit_depth)
+    images.write_image(os.path.join(out_dir, "outputs", f"{file_name}.png"), out["result"], bit_depth=source.bit_depth)
   if figure:
-    figures.save_comparison(os.path.join(out_dir, "figures", f"{file_name}.png"), example["blurred"][0],
-                            out["result"], sharp=example["sharp"][0] if "sharp" in example else None,
-                            disparity=out["disparity"], title=f"{source.name}: {example['name']}")
+    figures.save_comparison(
+      os.path.join(out_dir, "figures", f"{file_name}.png"),
+      example["blurred"][0],
+      out["result"],
+      sharp=example["sharp"][0] if "sharp" in example else None,
+      disparity=out["disparity"],
+      title=f"{source.name}: {example['name']}",
+    )
 
 
 def evaluate(deblurrer, source: EvalSource, out_dir, *, num_figures=3, save_outputs=True):
@@ -131,15 +137,15 @@ def summarize(scores, source: EvalSource, *, failed, complete):
   device = jax.devices()[0]
   kind = device.device_kind if device.device_kind.lower() != device.platform else ""
   return {
-      "dataset": source.name,
-      "images": len(scores),
-      "with_ground_truth": len(scored),
-      "mean": {m: float(np.mean([getattr(s, m) for s in scored])) if scored else None for m in METRICS},
-      "seconds_per_image": float(np.mean([s.seconds for s in scores])) if scores else None,
-      "device": f"{device.platform} {kind}".strip(),
-      "paper": source.paper if source.split == "test" else None,
-      "failed": list(failed),
-      "complete": complete,
+    "dataset": source.name,
+    "images": len(scores),
+    "with_ground_truth": len(scored),
+    "mean": {m: float(np.mean([getattr(s, m) for s in scored])) if scored else None for m in METRICS},
+    "seconds_per_image": float(np.mean([s.seconds for s in scores])) if scores else None,
+    "device": f"{device.platform} {kind}".strip(),
+    "paper": source.paper if source.split == "test" else None,
+    "failed": list(failed),
+    "complete": complete,
   }
 
 
@@ -148,22 +154,26 @@ def write_csv(scores, path):
     writer = csv.writer(f)
     writer.writerow(["name", *METRICS, "seconds"])
     for s in scores:
-      writer.writerow([s.name, *("" if getattr(s, m) is None else f"{getattr(s, m):.6f}" for m in METRICS),
-                       f"{s.seconds:.4f}"])
+      writer.writerow(
+        [s.name, *("" if getattr(s, m) is None else f"{getattr(s, m):.6f}" for m in METRICS), f"{s.seconds:.4f}"]
+      )
 
 
 def format_table(summary, label="ifan_jax"):
   """The summary as a Markdown table in the paper's precision, with the paper's row when known."""
+
   def row(name, values, seconds):
     cells = ["-" if values.get(m) is None else f"{values[m]:.{_DIGITS[m]}f}" for m in METRICS]
     return f"| {name} | {' | '.join(cells)} | {seconds} |"
 
   seconds = summary["seconds_per_image"]
-  lines = [f"{summary['dataset']}: {summary['images']} images ({summary['with_ground_truth']} with ground "
-           f"truth) on {summary['device']}",
-           "| Model | PSNR ↑ | SSIM ↑ | MAE ↓ | LPIPS ↓ | s/image |",
-           "|---|---|---|---|---|---|",
-           row(label, summary["mean"], "-" if seconds is None else f"{seconds:.3f}")]
+  lines = [
+    f"{summary['dataset']}: {summary['images']} images ({summary['with_ground_truth']} with ground "
+    f"truth) on {summary['device']}",
+    "| Model | PSNR ↑ | SSIM ↑ | MAE ↓ | LPIPS ↓ | s/image |",
+    "|---|---|---|---|---|---|",
+    row(label, summary["mean"], "-" if seconds is None else f"{seconds:.3f}"),
+  ]
   if summary["paper"]:
     lines.append(row("IFAN (paper)", summary["paper"], "-"))
   return "\n".join(lines)

@@ -39,18 +39,21 @@ def open_source(dataset: str, *, data_dir=None, split="test", limit=None) -> Eva
   if limit is not None and limit < 1:
     raise ValueError(f"limit must be at least 1 (or None for every image), got {limit}.")
   if dataset.startswith(FOLDER_PREFIX):
-    return _folder_source(dataset[len(FOLDER_PREFIX):], limit)
+    return _folder_source(dataset[len(FOLDER_PREFIX) :], limit)
   data_dir = os.fspath(paths.absolute(data_dir)) if data_dir else None
   builder = pipeline.ensure_built(dataset, data_dir)
   pipeline.check_split(builder, dataset, split)
   count = builder.info.splits[split].num_examples
   entry = registry.entry(dataset)
   return EvalSource(
-      name=f"{dataset} {split}", split=split,
-      count=count if limit is None else min(limit, count),
-      bit_depth=16 if builder.info.features["blurred"].np_dtype == np.uint16 else 8,
-      rotate=entry.rotate_for_eval, paper=entry.paper,
-      examples=lambda: pipeline.eval_iterator(dataset=dataset, data_dir=data_dir, split=split, limit=limit))
+    name=f"{dataset} {split}",
+    split=split,
+    count=count if limit is None else min(limit, count),
+    bit_depth=16 if builder.info.features["blurred"].np_dtype == np.uint16 else 8,
+    rotate=entry.rotate_for_eval,
+    paper=entry.paper,
+    examples=lambda: pipeline.eval_iterator(dataset=dataset, data_dir=data_dir, split=split, limit=limit),
+  )
 
 
 def _folder_scenes(root):
@@ -71,8 +74,10 @@ def _load_scene(files):
   shapes = {k: p.rgb.shape[:2] for k, p in photos.items()}
   for key, shape in shapes.items():
     if shape != shapes["blurred"]:
-      raise ValueError(f"{files[key]} is {shape[1]}x{shape[0]} pixels but its blurred image {files['blurred']} "
-                       f"is {shapes['blurred'][1]}x{shapes['blurred'][0]}.")
+      raise ValueError(
+        f"{files[key]} is {shape[1]}x{shape[0]} pixels but its blurred image {files['blurred']} "
+        f"is {shapes['blurred'][1]}x{shapes['blurred'][0]}."
+      )
   return {k: images.crop_to_multiple(p.rgb)[None] for k, p in photos.items()}
 
 
@@ -102,5 +107,11 @@ def _folder_source(path, limit) -> EvalSource:
         example = {"name": name, "error": str(e)}
       yield example
 
-  return EvalSource(name=f"folder {root.name}", split="", count=len(scenes),
-                    bit_depth=_first_bit_depth(scenes), rotate=False, examples=examples)
+  return EvalSource(
+    name=f"folder {root.name}",
+    split="",
+    count=len(scenes),
+    bit_depth=_first_bit_depth(scenes),
+    rotate=False,
+    examples=examples,
+  )

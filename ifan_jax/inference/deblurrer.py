@@ -14,7 +14,7 @@ from ifan_jax.io.paths import absolute
 from ifan_jax.models import IFAN, SIZE_MULTIPLE, IFANConfig
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled_forward(config: IFANConfig):
   """IFAN's inference for `config`, jitted once per config (then once per input shape)."""
   return jax.jit(IFAN(config).apply)
@@ -48,6 +48,7 @@ class Deblurrer:
     path = absolute(path)
     if path.suffix == ".pytorch":
       from ifan_jax.io import torch_weights  # pylint: disable=import-outside-toplevel
+
       config, params, _ = torch_weights.convert_state_dict(torch_weights.load_state_dict(path))
       return cls(config, params)
     if not path.exists():
@@ -56,9 +57,10 @@ class Deblurrer:
       return cls(*run_dir.load_trained_model(path))
     if not model_dir.is_model_dir(path):
       raise FileNotFoundError(
-          f"{path} holds no ifan_jax model ({model_dir.CONFIG_FILE} and {model_dir.PARAMS_DIR}/) and no "
-          "training checkpoint; "
-          "convert official weights with `python -m ifan_jax.convert SRC.pytorch DST_DIR`.")
+        f"{path} holds no ifan_jax model ({model_dir.CONFIG_FILE} and {model_dir.PARAMS_DIR}/) and no "
+        "training checkpoint; "
+        "convert official weights with `python -m ifan_jax.convert SRC.pytorch DST_DIR`."
+      )
     config, params = model_dir.load_model(path)
     return cls(config, params)
 
@@ -74,10 +76,16 @@ class Deblurrer:
     def batch(x):
       return None if x is None else jnp.asarray(pad_to_multiple(x))[None]
 
-    outputs = self._forward(self.variables, batch(image), batch(right) if self.config.dual_pixel else None,
-                            batch(left) if self.config.dual_pixel else None)
-    return {"result": np.asarray(outputs["result"][0, :h, :w]),
-            "disparity": np.asarray(outputs["disparity"][0, :-(-h // SIZE_MULTIPLE), :-(-w // SIZE_MULTIPLE), 0])}
+    outputs = self._forward(
+      self.variables,
+      batch(image),
+      batch(right) if self.config.dual_pixel else None,
+      batch(left) if self.config.dual_pixel else None,
+    )
+    return {
+      "result": np.asarray(outputs["result"][0, :h, :w]),
+      "disparity": np.asarray(outputs["disparity"][0, : -(-h // SIZE_MULTIPLE), : -(-w // SIZE_MULTIPLE), 0]),
+    }
 
   def __call__(self, image, left=None, right=None) -> np.ndarray:
     return self.predict(image, left=left, right=right)["result"]

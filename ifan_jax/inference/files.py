@@ -19,8 +19,10 @@ def _pair_views(inputs, left, right):
   if not left and not right:
     return [(path, None, None) for path in inputs]
   if not (len(left) == len(right) == len(inputs)):
-    raise ValueError(f"--left and --right must give one view each per input: {len(inputs)} inputs, "
-                     f"{len(left)} left and {len(right)} right views.")
+    raise ValueError(
+      f"--left and --right must give one view each per input: {len(inputs)} inputs, "
+      f"{len(left)} left and {len(right)} right views."
+    )
   return list(zip(inputs, left, right))
 
 
@@ -33,8 +35,16 @@ def _output_path(path, out_dir, inputs, taken):
   return target
 
 
-def deblur_photo(deblurrer: Deblurrer, photo: images.Photo, *, left=None, right=None, tile=None,
-                 overlap=tiling.DEFAULT_OVERLAP, name="image") -> dict:
+def deblur_photo(
+  deblurrer: Deblurrer,
+  photo: images.Photo,
+  *,
+  left=None,
+  right=None,
+  tile=None,
+  overlap=tiling.DEFAULT_OVERLAP,
+  name="image",
+) -> dict:
   """`Deblurrer.predict` on a read photo, in tiles when it is large (`tile`, or automatically).
 
   `left`/`right` are the dual-pixel views as `[H, W, 3]` arrays. Returns `result` (and

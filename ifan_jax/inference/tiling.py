@@ -31,8 +31,9 @@ def _round_up(x, multiple=SIZE_MULTIPLE):
 
 def check_tiling(tile, overlap):
   if tile % SIZE_MULTIPLE or overlap % SIZE_MULTIPLE or not 0 < overlap < tile:
-    raise ValueError(f"Tiles need tile and overlap multiples of {SIZE_MULTIPLE} with 0 < overlap < tile; "
-                     f"got {tile=} and {overlap=}.")
+    raise ValueError(
+      f"Tiles need tile and overlap multiples of {SIZE_MULTIPLE} with 0 < overlap < tile; got {tile=} and {overlap=}."
+    )
 
 
 def tile_starts(length, tile, overlap):
@@ -64,15 +65,17 @@ def _axis_weights(start, end, length, overlap):
 def blend_weights(box, height, width, overlap):
   """`[h, w, 1]` weights of the window `box = (top, left, bottom, right)` in a `height x width` image."""
   top, left, bottom, right = box
-  return np.outer(_axis_weights(top, bottom, height, overlap),
-                  _axis_weights(left, right, width, overlap))[..., None]
+  return np.outer(_axis_weights(top, bottom, height, overlap), _axis_weights(left, right, width, overlap))[..., None]
 
 
 def windows(height, width, tile, overlap):
   """The `(top, left, bottom, right)` windows that tile a `height x width` image."""
   check_tiling(tile, overlap)
-  return [(top, left, min(top + tile, height), min(left + tile, width))
-          for top in tile_starts(height, tile, overlap) for left in tile_starts(width, tile, overlap)]
+  return [
+    (top, left, min(top + tile, height), min(left + tile, width))
+    for top in tile_starts(height, tile, overlap)
+    for left in tile_starts(width, tile, overlap)
+  ]
 
 
 def deblur_tiled(deblurrer, image, *, tile, overlap=DEFAULT_OVERLAP, left=None, right=None, progress=False):
@@ -85,9 +88,10 @@ def deblur_tiled(deblurrer, image, *, tile, overlap=DEFAULT_OVERLAP, left=None, 
   total = np.zeros((height, width, 1), np.float32)
   boxes = windows(height, width, tile, overlap)
   for box in tqdm(boxes, desc="tiles", leave=False, disable=not progress):
-    window = np.s_[box[0]:box[2], box[1]:box[3]]
-    out = deblurrer(image[window], left=None if left is None else left[window],
-                    right=None if right is None else right[window])
+    window = np.s_[box[0] : box[2], box[1] : box[3]]
+    out = deblurrer(
+      image[window], left=None if left is None else left[window], right=None if right is None else right[window]
+    )
     weight = blend_weights(box, height, width, overlap)
     result[window] += weight * out
     total[window] += weight

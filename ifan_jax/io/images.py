@@ -12,7 +12,6 @@ import dataclasses
 import io
 import os
 import tempfile
-from typing import Optional
 
 import cv2
 import numpy as np
@@ -50,7 +49,7 @@ class Photo:
   rgb: np.ndarray
   bit_depth: int
   grayscale: bool = False
-  alpha: Optional[np.ndarray] = None
+  alpha: np.ndarray | None = None
 
 
 # Bytes.
@@ -102,7 +101,7 @@ def _jpeg_has_end(data: bytes) -> bool:
     elif marker in _JPEG_MARKERS_WITHOUT_LENGTH:
       pos += 2
     else:
-      pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+      pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
       if marker == _JPEG_START_OF_SCAN:
         return data.find(_JPEG_END, pos) >= 0
   return False
@@ -167,7 +166,7 @@ def crop_to_multiple(image: np.ndarray, multiple: int = 8) -> np.ndarray:
 
 
 def image_format(path) -> str:
-  """"png", "jpeg" or "tiff" from the file name; a ValueError names any other extension."""
+  """ "png", "jpeg" or "tiff" from the file name; a ValueError names any other extension."""
   ext = os.path.splitext(str(path))[1].lower()
   if ext not in FORMATS:
     raise ValueError(f"{path}: unsupported image type {ext!r}; supported: {', '.join(sorted(FORMATS))}.")
@@ -192,13 +191,13 @@ def _upright(pixels, orientation):
   """Undoes EXIF orientation 2..8 on `[H, W, ...]` pixels (1 and unknown values: unchanged)."""
   transposed = pixels.swapaxes(0, 1)
   return {
-      2: lambda: pixels[:, ::-1],
-      3: lambda: pixels[::-1, ::-1],
-      4: lambda: pixels[::-1],
-      5: lambda: transposed,
-      6: lambda: transposed[:, ::-1],
-      7: lambda: transposed[::-1, ::-1],
-      8: lambda: transposed[::-1],
+    2: lambda: pixels[:, ::-1],
+    3: lambda: pixels[::-1, ::-1],
+    4: lambda: pixels[::-1],
+    5: lambda: transposed,
+    6: lambda: transposed[:, ::-1],
+    7: lambda: transposed[::-1, ::-1],
+    8: lambda: transposed[::-1],
   }.get(orientation, lambda: pixels)()
 
 
@@ -221,7 +220,7 @@ def read_image(path) -> Photo:
     pixels = pixels[..., None]
   channels = pixels.shape[-1]
   alpha = pixels[..., -1].copy() if channels in (2, 4) else None
-  colour = pixels[..., :3 if channels >= 3 else 1]
+  colour = pixels[..., : 3 if channels >= 3 else 1]
   grayscale = colour.shape[-1] == 1 or bool(grey)
   colour = np.repeat(colour[..., :1], 3, axis=-1) if grayscale else colour[..., ::-1]  # OpenCV is BGR.
   return Photo(rgb=to_float(colour), bit_depth=_DEPTHS[pixels.dtype], grayscale=grayscale, alpha=alpha)
@@ -234,8 +233,7 @@ def write_image(path, rgb, *, bit_depth=8, grayscale=False, alpha=None):
   `bit_depth` bits) is appended unchanged. OpenCV writes 1, 3 or 4 channels, so grey with
   alpha is written as RGBA with equal colour channels. JPEG holds 8-bit images without alpha.
   """
-  encoded = encode_image(image_format(path), rgb, bit_depth=bit_depth, grayscale=grayscale, alpha=alpha,
-                         name=str(path))
+  encoded = encode_image(image_format(path), rgb, bit_depth=bit_depth, grayscale=grayscale, alpha=alpha, name=str(path))
   with open(path, "wb") as f:
     f.write(encoded)
 
@@ -243,8 +241,10 @@ def write_image(path, rgb, *, bit_depth=8, grayscale=False, alpha=None):
 def encode_image(fmt, rgb, *, bit_depth=8, grayscale=False, alpha=None, name="<image>") -> bytes:
   """`write_image`'s bytes for format `fmt` ("png", "jpeg" or "tiff"), without a file."""
   if fmt == "jpeg" and (bit_depth != 8 or alpha is not None):
-    raise ValueError(f"{name}: JPEG stores 8-bit images without alpha; got {bit_depth} bits"
-                     f"{' and alpha' if alpha is not None else ''}.")
+    raise ValueError(
+      f"{name}: JPEG stores 8-bit images without alpha; got {bit_depth} bits"
+      f"{' and alpha' if alpha is not None else ''}."
+    )
   rgb = np.asarray(rgb)
   if grayscale:
     rgb = rgb.mean(axis=-1, keepdims=True)

@@ -23,8 +23,12 @@ class LockHeld(RuntimeError):
 
 
 def _holder() -> dict:
-  return {"host": socket.gethostname(), "pid": os.getpid(), "command": " ".join(sys.argv),
-          "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+  return {
+    "host": socket.gethostname(),
+    "pid": os.getpid(),
+    "command": " ".join(sys.argv),
+    "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+  }
 
 
 def _describe(fd) -> str:
@@ -60,8 +64,9 @@ def exclusive(path, *, what: str, wait_seconds: float = 0.0, poll_seconds: float
     waiting_logged = False
     while not _try_lock(fd):
       if time.monotonic() >= deadline:
-        raise LockHeld(f"{what} is in use by {_describe(fd)}: lock file {path}. Wait for it to finish, "
-                       "or stop it first.")
+        raise LockHeld(
+          f"{what} is in use by {_describe(fd)}: lock file {path}. Wait for it to finish, or stop it first."
+        )
       if not waiting_logged:
         logging.info("Waiting for %s, held by %s (lock file %s).", what, _describe(fd), path)
         waiting_logged = True

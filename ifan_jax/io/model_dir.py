@@ -46,16 +46,19 @@ def check_destination(directory, *, overwrite=False, keep=()) -> epath.Path:
   if not overwrite:
     raise FileExistsError(f"{directory} already exists; pass overwrite=True (--overwrite) to replace it.")
   if os.path.islink(directory) or not is_model_dir(directory):
-    raise FileExistsError(f"{directory} is not an ifan_jax model directory ({CONFIG_FILE} and {PARAMS_DIR}/), "
-                          "so overwrite leaves it alone: choose a new destination, or remove it yourself.")
+    raise FileExistsError(
+      f"{directory} is not an ifan_jax model directory ({CONFIG_FILE} and {PARAMS_DIR}/), "
+      "so overwrite leaves it alone: choose a new destination, or remove it yourself."
+    )
   others = sorted(p.name for p in directory.iterdir() if p.name not in (CONFIG_FILE, PARAMS_DIR))
   if others:
-    raise FileExistsError(f"{directory} holds {others} besides the model, which overwriting would delete: "
-                          "move them out or choose another destination.")
+    raise FileExistsError(
+      f"{directory} holds {others} besides the model, which overwriting would delete: "
+      "move them out or choose another destination."
+    )
   for path in (os.getcwd(), *keep):
     if _inside(path, directory):
-      raise ValueError(f"{path} lies inside {directory}, which overwriting would delete: "
-                       "choose another destination.")
+      raise ValueError(f"{path} lies inside {directory}, which overwriting would delete: choose another destination.")
   return directory
 
 
@@ -66,8 +69,9 @@ def _make_staging(directory):
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging.mkdir()
   except OSError as e:
-    raise type(e)(f"Cannot write a model to {directory}: {e.strerror or e} ({e.filename}). "
-                  "Choose a folder you can write to.") from e
+    raise type(e)(
+      f"Cannot write a model to {directory}: {e.strerror or e} ({e.filename}). Choose a folder you can write to."
+    ) from e
   return staging
 
 
@@ -87,8 +91,7 @@ def _swap_in(staging, directory):
   shutil.rmtree(old)
 
 
-def save_model(directory, config: IFANConfig, params, *, reblur_params=None, overwrite=False, source=None,
-               keep=()):
+def save_model(directory, config: IFANConfig, params, *, reblur_params=None, overwrite=False, source=None, keep=()):
   """Writes `params` (the IFAN tree) and optionally the reblurring network's to `directory`.
 
   `overwrite` and `keep`: see `check_destination`. The synchronous checkpointer raises
@@ -103,8 +106,7 @@ def save_model(directory, config: IFANConfig, params, *, reblur_params=None, ove
   try:
     with ocp.Checkpointer(ocp.StandardCheckpointHandler()) as checkpointer:
       checkpointer.save(staging / PARAMS_DIR, args=ocp.args.StandardSave(tree))
-    (staging / CONFIG_FILE).write_text(json.dumps(
-        {"model": config.to_dict(), "source": source}, indent=2) + "\n")
+    (staging / CONFIG_FILE).write_text(json.dumps({"model": config.to_dict(), "source": source}, indent=2) + "\n")
     _swap_in(staging, directory)
   finally:
     if staging.exists():

@@ -66,11 +66,12 @@ def newest_readable(directory: epath.Path, steps: list[int], read, *, fatal=()) 
       raise
     except Exception as error:  # pylint: disable=broad-exception-caught
       failures.append((step, describe(error)))
-      logging.warning("The checkpoint at step %d (%s) cannot be read: %s", step, directory / str(step),
-                      failures[-1][1])
+      logging.warning("The checkpoint at step %d (%s) cannot be read: %s", step, directory / str(step), failures[-1][1])
   raise CheckpointError(
-      f"No checkpoint in {directory} can be read: " + "; ".join(f"step {s}: {e}" for s, e in failures)
-      + ". To train in this workdir again, move them aside (or use a new --workdir).")
+    f"No checkpoint in {directory} can be read: "
+    + "; ".join(f"step {s}: {e}" for s, e in failures)
+    + ". To train in this workdir again, move them aside (or use a new --workdir)."
+  )
 
 
 def steps(directory: epath.Path) -> list[int]:

@@ -24,11 +24,11 @@ from ifan_jax.ops import FilterLayout
 
 # Sequential stacks of the reference (conv, residual blocks, conv) and our trunk names.
 _TRUNKS = {
-    "DME": "disparity_estimator",
-    "conv4_4": "filter_features",
-    "F": "filter_predictor/trunk",
-    "conv_res": "reconstructor_in",
-    "RBF": "trunk",
+  "DME": "disparity_estimator",
+  "conv4_4": "filter_features",
+  "F": "filter_predictor/trunk",
+  "conv_res": "reconstructor_in",
+  "RBF": "trunk",
 }
 _ENCODERS = {"conv": "feature_extractor", "kconv": "filter_encoder"}
 _PREFIX = re.compile(r"^(module\.)?(Network\.|reblurNet\.)?")
@@ -93,8 +93,9 @@ def split_state_dict(state_dict: Mapping[str, np.ndarray]):
   return parts
 
 
-def infer_config(network: Mapping[str, np.ndarray], reblur: Mapping[str, np.ndarray], *,
-                 filter_size=3, reblur_filter_size=3, in_bit=8) -> IFANConfig:
+def infer_config(
+  network: Mapping[str, np.ndarray], reblur: Mapping[str, np.ndarray], *, filter_size=3, reblur_filter_size=3, in_bit=8
+) -> IFANConfig:
   """Reads width, kernel size, res_num, N, dual-pixel input and RBF_num off the shapes."""
   required = ("conv1_1.0.weight", "kconv1_1.0.weight", "F.3.weight")
   missing = [k for k in required if k not in network]
@@ -110,10 +111,18 @@ def infer_config(network: Mapping[str, np.ndarray], reblur: Mapping[str, np.ndar
   reblur_iterations = 17
   if "RBF.3.weight" in reblur:
     reblur_iterations = _iterations(reblur["RBF.3.weight"].shape[0], 3, reblur_filter_size, "RBF.3 (reblur)")
-  return IFANConfig(channels=int(channels), kernel_size=int(kernel_size), res_num=res_num,
-                    filter_size=filter_size, iterations=iterations,
-                    reblur_filter_size=reblur_filter_size, reblur_iterations=reblur_iterations,
-                    dual_pixel=encoder_in == 6, in_bit=in_bit, iac_compat=True)
+  return IFANConfig(
+    channels=int(channels),
+    kernel_size=int(kernel_size),
+    res_num=res_num,
+    filter_size=filter_size,
+    iterations=iterations,
+    reblur_filter_size=reblur_filter_size,
+    reblur_iterations=reblur_iterations,
+    dual_pixel=encoder_in == 6,
+    in_bit=in_bit,
+    iac_compat=True,
+  )
 
 
 def _iterations(out_channels, channels, filter_size, what):
@@ -142,9 +151,15 @@ def convert_part(tensors: Mapping[str, np.ndarray], expected: Mapping[str, tuple
       continue
     converted[flat] = value
   missing = sorted(set(expected) - set(converted) - set(misshaped))
-  problems = [f"{label}: {items}" for label, items in (
-      ("unknown keys", unknown), ("missing parameters (our names)", missing),
-      ("mis-shaped keys", list(misshaped.values()))) if items]
+  problems = [
+    f"{label}: {items}"
+    for label, items in (
+      ("unknown keys", unknown),
+      ("missing parameters (our names)", missing),
+      ("mis-shaped keys", list(misshaped.values())),
+    )
+    if items
+  ]
   if problems:
     raise CheckpointMismatch(f"The {what} weights do not fit the model; " + "; ".join(problems))
   return traverse_util.unflatten_dict(converted, sep="/")
@@ -154,16 +169,18 @@ def expected_shapes(config: IFANConfig) -> dict[str, dict[str, tuple]]:
   """Flat parameter shapes of {'network', 'reblur'} for `config`, without allocating them."""
   x = jnp.zeros((1, SIZE_MULTIPLE, SIZE_MULTIPLE, 3))
   variables = jax.eval_shape(lambda: IFANWithReblur(config).init(jax.random.key(0), x, x, x, x))
-  return {part: {k: v.shape for k, v in traverse_util.flatten_dict(tree, sep="/").items()}
-          for part, tree in variables["params"].items()}
+  return {
+    part: {k: v.shape for k, v in traverse_util.flatten_dict(tree, sep="/").items()}
+    for part, tree in variables["params"].items()
+  }
 
 
-def convert_state_dict(state_dict: Mapping[str, np.ndarray], *, filter_size=3, reblur_filter_size=3,
-                       in_bit=8):
+def convert_state_dict(state_dict: Mapping[str, np.ndarray], *, filter_size=3, reblur_filter_size=3, in_bit=8):
   """Reference state dict -> (IFANConfig, network params, reblur params or None)."""
   parts = split_state_dict(state_dict)
-  config = infer_config(parts["network"], parts["reblur"], filter_size=filter_size,
-                        reblur_filter_size=reblur_filter_size, in_bit=in_bit)
+  config = infer_config(
+    parts["network"], parts["reblur"], filter_size=filter_size, reblur_filter_size=reblur_filter_size, in_bit=in_bit
+  )
   shapes = expected_shapes(config)
   network = convert_part(parts["network"], shapes["network"], "deblurring network")
   reblur = convert_part(parts["reblur"], shapes["reblur"], "reblurring network") if parts["reblur"] else None
@@ -175,16 +192,19 @@ def load_state_dict(path) -> dict[str, np.ndarray]:
   try:
     import torch  # pylint: disable=import-outside-toplevel
   except ImportError as e:
-    raise ImportError("Reading official .pytorch checkpoints needs PyTorch: "
-                      "pip install torch==2.13.0 (CPU) or pip install 'ifan_jax[torch]'.") from e
+    raise ImportError(
+      "Reading official .pytorch checkpoints needs PyTorch: "
+      "pip install torch==2.13.0 (CPU) or pip install 'ifan_jax[torch]'."
+    ) from e
   path = epath.Path(path)
   if not path.exists():
     raise FileNotFoundError(f"No checkpoint at {path}.")
   try:
     state = torch.load(path, map_location="cpu", weights_only=True)
   except Exception as e:  # torch raises many types for truncated or foreign files.
-    raise ValueError(f"Cannot read {path} as a PyTorch state dict ({type(e).__name__}: {e}). "
-                     "Is the file complete?") from e
+    raise ValueError(
+      f"Cannot read {path} as a PyTorch state dict ({type(e).__name__}: {e}). Is the file complete?"
+    ) from e
   if not isinstance(state, Mapping) or not all(hasattr(v, "numpy") for v in state.values()):
     raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict of tensors.")
   return {k: v.detach().float().numpy() for k, v in state.items()}
@@ -201,7 +221,7 @@ def convert_file(src, dst, *, filter_size=3, reblur_filter_size=3, in_bit=None, 
   if in_bit is None:
     in_bit = 16 if "16bit" in os.path.basename(src) else 8
   config, network, reblur = convert_state_dict(
-      load_state_dict(src), filter_size=filter_size, reblur_filter_size=reblur_filter_size, in_bit=in_bit)
-  model_dir.save_model(dst, config, network, reblur_params=reblur, overwrite=overwrite, source=src,
-                        keep=(src,))
+    load_state_dict(src), filter_size=filter_size, reblur_filter_size=reblur_filter_size, in_bit=in_bit
+  )
+  model_dir.save_model(dst, config, network, reblur_params=reblur, overwrite=overwrite, source=src, keep=(src,))
   return config

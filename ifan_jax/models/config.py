@@ -5,7 +5,6 @@ from typing import Any
 
 from ifan_jax.ops.iac.layout import FilterLayout
 
-
 # Fields that choose how the same model is computed, not what it computes or which parameters it has:
 # a run may resume with other values (e.g. move to bfloat16 or the Pallas kernel on a GPU).
 EXECUTION_FIELDS = ("fuse_filter_head", "iac_impl", "dtype")

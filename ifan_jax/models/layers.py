@@ -13,6 +13,7 @@ from jax import lax
 
 from ifan_jax.ops.activation import leaky_relu
 
+
 def xavier_uniform(gain: float):
   """PyTorch's `xavier_uniform_(w, gain)`: bound = gain * sqrt(6 / (fan_in + fan_out))."""
   return nn.initializers.variance_scaling(gain**2, "fan_avg", "uniform")
@@ -31,9 +32,15 @@ class Conv(nn.Module):
   @nn.compact
   def __call__(self, x):
     pad = (self.kernel_size - 1) // 2
-    x = nn.Conv(self.features, (self.kernel_size,) * 2, strides=self.stride,
-                padding=((pad, pad), (pad, pad)), kernel_init=xavier_uniform(self.gain),
-                dtype=self.dtype, name="conv")(x)
+    x = nn.Conv(
+      self.features,
+      (self.kernel_size,) * 2,
+      strides=self.stride,
+      padding=((pad, pad), (pad, pad)),
+      kernel_init=xavier_uniform(self.gain),
+      dtype=self.dtype,
+      name="conv",
+    )(x)
     return leaky_relu(x) if self.act else x
 
 
@@ -51,8 +58,7 @@ class ResBlock(nn.Module):
     channels = x.shape[-1]
     for i in range(self.res_num):
       y = Conv(channels, self.kernel_size, gain=self.gain, dtype=self.dtype, name=f"unit{i}_a")(x)
-      y = Conv(channels, self.kernel_size, act=False, gain=self.gain, dtype=self.dtype,
-               name=f"unit{i}_b")(y)
+      y = Conv(channels, self.kernel_size, act=False, gain=self.gain, dtype=self.dtype, name=f"unit{i}_b")(y)
       x = leaky_relu(x + y)
     return x + block_input if self.res_num > 1 else x
 
@@ -83,13 +89,17 @@ class UpConv(nn.Module):
     bias = self.param("bias", nn.initializers.zeros, (self.features,))
     phase_kernel = _phase_kernel(kernel).reshape(2, 2, in_features, 4 * self.features)
     y = lax.conv_general_dilated(
-        x.astype(self.dtype), phase_kernel.astype(self.dtype), window_strides=(1, 1),
-        padding=((1, 1), (1, 1)), dimension_numbers=("NHWC", "HWIO", "NHWC"))
+      x.astype(self.dtype),
+      phase_kernel.astype(self.dtype),
+      window_strides=(1, 1),
+      padding=((1, 1), (1, 1)),
+      dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    )
     b, h, w = x.shape[:3]
     y = y.reshape(b, h + 1, w + 1, 2, 2, self.features)
     # Phase (ry, rx) of input pixel (m, n) is output pixel (2m + ry, 2n + rx): its window starts
     # at padded (m + ry, n + rx). Gather the four into channels, then interleave them.
-    phases = jnp.concatenate([y[:, ry:ry + h, rx:rx + w, ry, rx] for ry in range(2) for rx in range(2)], axis=-1)
+    phases = jnp.concatenate([y[:, ry : ry + h, rx : rx + w, ry, rx] for ry in range(2) for rx in range(2)], axis=-1)
     return leaky_relu(dm_pix.depth_to_space(phases, 2) + bias.astype(self.dtype))
 
 
@@ -115,8 +125,7 @@ class Encoder(nn.Module):
     for scale, width in enumerate(widths, start=1):
       for j in range(1, 4):
         stride = 2 if scale > 1 and j == 1 else 1
-        x = Conv(width, self.kernel_size, stride, gain=self.gain, dtype=self.dtype,
-                 name=f"conv{scale}_{j}")(x)
+        x = Conv(width, self.kernel_size, stride, gain=self.gain, dtype=self.dtype, name=f"conv{scale}_{j}")(x)
       features.append(x)
     return features
 
@@ -140,6 +149,12 @@ class Trunk(nn.Module):
     for i in range(self.num_blocks):
       x = ResBlock(self.res_num, self.kernel_size, gain=self.gain, dtype=self.dtype, name=f"block{i}")(x)
     if self.out_features is not None:
-      x = Conv(self.out_features, self.out_kernel_size or self.kernel_size, act=self.act_out, gain=self.gain, dtype=self.dtype,
-               name="conv_out")(x)
+      x = Conv(
+        self.out_features,
+        self.out_kernel_size or self.kernel_size,
+        act=self.act_out,
+        gain=self.gain,
+        dtype=self.dtype,
+        name="conv_out",
+      )(x)
     return x

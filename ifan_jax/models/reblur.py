@@ -22,13 +22,27 @@ class ReblurNet(nn.Module):
   @nn.compact
   def __call__(self, sharp, filters):
     cfg = self.config
-    reblur_filters = Trunk(cfg.ch4, res_num=cfg.res_num, out_features=cfg.reblur_filter_channels,
-                           act_out=False, kernel_size=cfg.kernel_size, out_kernel_size=3,
-                           gain=cfg.reblur_init_gain, dtype=jnp.dtype(cfg.dtype), name="trunk")(filters)
+    reblur_filters = Trunk(
+      cfg.ch4,
+      res_num=cfg.res_num,
+      out_features=cfg.reblur_filter_channels,
+      act_out=False,
+      kernel_size=cfg.kernel_size,
+      out_kernel_size=3,
+      gain=cfg.reblur_init_gain,
+      dtype=jnp.dtype(cfg.dtype),
+      name="trunk",
+    )(filters)
     sharp_down = ops.nearest_downsample(sharp, SIZE_MULTIPLE)
-    reblurred = ops.iac(sharp_down, reblur_filters.astype(sharp.dtype), iterations=cfg.reblur_iterations,
-                        filter_size=cfg.reblur_filter_size, compat=cfg.iac_compat, act_last=False,
-                        impl=cfg.iac_impl)
+    reblurred = ops.iac(
+      sharp_down,
+      reblur_filters.astype(sharp.dtype),
+      iterations=cfg.reblur_iterations,
+      filter_size=cfg.reblur_filter_size,
+      compat=cfg.iac_compat,
+      act_last=False,
+      impl=cfg.iac_impl,
+    )
     return reblurred + sharp_down
 
 

@@ -30,7 +30,6 @@ from ifan_jax.io.paths import absolute
 from ifan_jax.io.run_dir import BEST_DIR, LATEST_DIR, CheckpointError
 
 
-
 class Mismatch(ValueError):
   """A checkpoint that can be read but belongs to another configuration (no older one is tried)."""
 
@@ -56,8 +55,9 @@ def _missing_pipeline_state(directory: epath.Path, saved_count: int | None) -> s
   message = f"No input-pipeline state for process {index}: {directory / f'process_{index}.json'} is missing"
   if saved_count is not None and saved_count != count:
     written = f"{saved_count} process" + ("es" if saved_count > 1 else "")
-    return (f"{message}; the checkpoint was written by a run of {written} and this run has {count}: resume it "
-            f"with {written}.")
+    return (
+      f"{message}; the checkpoint was written by a run of {written} and this run has {count}: resume it with {written}."
+    )
   others = ", ".join(f"process_{i}.json" for i in found) or "no process's file"
   return f"{message} (the folder holds {others}): the file was lost."
 
@@ -111,8 +111,10 @@ def _abstract(tree):
 
 
 def _shapes(tree) -> dict[str, list[int]]:
-  return {jax.tree_util.keystr(path, simple=True, separator="/"): list(np.shape(leaf))
-          for path, leaf in jax.tree_util.tree_leaves_with_path(tree)}
+  return {
+    jax.tree_util.keystr(path, simple=True, separator="/"): list(np.shape(leaf))
+    for path, leaf in jax.tree_util.tree_leaves_with_path(tree)
+  }
 
 
 def _some(names: list[str]) -> str:
@@ -127,15 +129,25 @@ def _check_shapes(saved: dict | None, templates: dict, where: epath.Path):
   for item, template in templates.items():
     ours, theirs = _shapes(template), saved[item]
     only_saved, only_ours = sorted(set(theirs) - set(ours)), sorted(set(ours) - set(theirs))
-    reshaped = [f"{k} {theirs[k]} saved, {ours[k]} now" for k in sorted(set(ours) & set(theirs))
-                if ours[k] != theirs[k]]
-    problems += [f"{item} {what}: {_some(names)}" for what, names in (
-        ("only in the checkpoint", only_saved), ("only in this run", only_ours), ("reshaped", reshaped)) if names]
+    reshaped = [
+      f"{k} {theirs[k]} saved, {ours[k]} now" for k in sorted(set(ours) & set(theirs)) if ours[k] != theirs[k]
+    ]
+    problems += [
+      f"{item} {what}: {_some(names)}"
+      for what, names in (
+        ("only in the checkpoint", only_saved),
+        ("only in this run", only_ours),
+        ("reshaped", reshaped),
+      )
+      if names
+    ]
   if problems:
-    raise Mismatch(f"Cannot resume from {where}: its arrays differ from what this config builds ("
-                   f"{'; '.join(problems)}). A training option that changes the parameters or the optimiser "
-                   "(e.g. use_reblur_loss) differs from the run's: use a new --workdir, or the run's original "
-                   "settings (train_config.json in the workdir).")
+    raise Mismatch(
+      f"Cannot resume from {where}: its arrays differ from what this config builds ("
+      f"{'; '.join(problems)}). A training option that changes the parameters or the optimiser "
+      "(e.g. use_reblur_loss) differs from the run's: use a new --workdir, or the run's original "
+      "settings (train_config.json in the workdir)."
+    )
 
 
 def _manager(directory: epath.Path, keep: int) -> ocp.CheckpointManager:
@@ -143,9 +155,15 @@ def _manager(directory: epath.Path, keep: int) -> ocp.CheckpointManager:
   # any older step for max_to_keep (an asynchronous one fails in a background thread and
   # surfaces at the next save). Both managers save the same steps: distinct barrier names
   # keep their cross-host synchronisation apart (shared names deadlock a multi-process run).
-  return ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(
-      max_to_keep=keep, create=True, enable_async_checkpointing=False,
-      multiprocessing_options=ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=directory.name)))
+  return ocp.CheckpointManager(
+    directory,
+    options=ocp.CheckpointManagerOptions(
+      max_to_keep=keep,
+      create=True,
+      enable_async_checkpointing=False,
+      multiprocessing_options=ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=directory.name),
+    ),
+  )
 
 
 class TrainingCheckpoints:
@@ -173,11 +191,18 @@ class TrainingCheckpoints:
     Returns once the save is on disk; a failure raises CheckpointError (older saves stay).
     """
     args = ocp.args.Composite(
-        params=ocp.args.StandardSave(params),
-        opt_state=ocp.args.StandardSave(opt_state),
-        meta=ocp.args.JsonSave(dict(meta, step=step, process_count=jax.process_count(),
-                                    shapes={"params": _shapes(params), "opt_state": _shapes(opt_state)})),
-        pipeline=PipelineSave(pipeline_state))
+      params=ocp.args.StandardSave(params),
+      opt_state=ocp.args.StandardSave(opt_state),
+      meta=ocp.args.JsonSave(
+        dict(
+          meta,
+          step=step,
+          process_count=jax.process_count(),
+          shapes={"params": _shapes(params), "opt_state": _shapes(opt_state)},
+        )
+      ),
+      pipeline=PipelineSave(pipeline_state),
+    )
     for manager, wanted in ((self.latest, True), (self.best, is_best)):
       if wanted and manager.latest_step() != step:
         self._save(manager, step, args)
@@ -188,9 +213,11 @@ class TrainingCheckpoints:
       manager.save(step, args=args)
     except Exception as error:  # pylint: disable=broad-exception-caught
       kept = f"the checkpoint at step {previous} is kept" if previous is not None else "there is no earlier one"
-      raise CheckpointError(f"Saving the checkpoint at step {step} to {manager.directory / str(step)} failed "
-                            f"({run_dir.describe(error)}); {kept}. Fix the cause (space, permissions) and rerun to "
-                            "resume.") from None
+      raise CheckpointError(
+        f"Saving the checkpoint at step {step} to {manager.directory / str(step)} failed "
+        f"({run_dir.describe(error)}); {kept}. Fix the cause (space, permissions) and rerun to "
+        "resume."
+      ) from None
 
   def latest_step(self) -> int | None:
     return self.latest.latest_step()
@@ -203,8 +230,11 @@ class TrainingCheckpoints:
     try:
       return self.best.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
     except Exception as error:  # pylint: disable=broad-exception-caught
-      logging.warning("The best checkpoint %s cannot be read (%s): the next validation replaces it.",
-                      self.best.directory / str(step), run_dir.describe(error))
+      logging.warning(
+        "The best checkpoint %s cannot be read (%s): the next validation replaces it.",
+        self.best.directory / str(step),
+        run_dir.describe(error),
+      )
       return None
 
   def restore_latest(self, params_template, opt_state_template, *, check_meta=None) -> Restored | None:
@@ -219,7 +249,8 @@ class TrainingCheckpoints:
       return None
     templates = {"params": params_template, "opt_state": opt_state_template}
     restored, unreadable = run_dir.newest_readable(
-        self.latest.directory, steps, lambda s: self._restore(s, templates, check_meta), fatal=(Mismatch,))
+      self.latest.directory, steps, lambda s: self._restore(s, templates, check_meta), fatal=(Mismatch,)
+    )
     if unreadable:
       self._move_aside(unreadable)
     return restored
@@ -238,10 +269,15 @@ class TrainingCheckpoints:
       error = failure
     if not _everywhere(error is None):
       raise error or CheckpointError(f"another process cannot read its input-pipeline state in {path}")
-    arrays = self.latest.restore(step, args=ocp.args.Composite(
-        **{item: ocp.args.StandardRestore(_abstract(template)) for item, template in templates.items()}))
-    return Restored(step=step, params=arrays.params, opt_state=arrays.opt_state,
-                    pipeline_state=pipeline_state, meta=meta)
+    arrays = self.latest.restore(
+      step,
+      args=ocp.args.Composite(
+        **{item: ocp.args.StandardRestore(_abstract(template)) for item, template in templates.items()}
+      ),
+    )
+    return Restored(
+      step=step, params=arrays.params, opt_state=arrays.opt_state, pipeline_state=pipeline_state, meta=meta
+    )
 
   def _move_aside(self, steps: list[int]):
     """Renames unreadable saves newer than the restored one, which the resumed run saves again."""

@@ -14,11 +14,12 @@ from etils import epath
 from tqdm import tqdm
 
 from ifan_jax.io import locks, paths
+from ifan_jax.io.paths import absolute
 from ifan_jax.models import IFANConfig
 from ifan_jax.models.config import EXECUTION_FIELDS
 from ifan_jax.models.ifan import SIZE_MULTIPLE
-from ifan_jax.training import optim, step as step_lib, validation
-from ifan_jax.io.paths import absolute
+from ifan_jax.training import optim, validation
+from ifan_jax.training import step as step_lib
 from ifan_jax.training.checkpoints import BEST_DIR, LATEST_DIR, Mismatch, TrainingCheckpoints
 from ifan_jax.training.preemption import StopOnSigterm
 from ifan_jax.training.summaries import MetricWriter
@@ -35,10 +36,10 @@ def check_config(config):
   if config.crop_size % SIZE_MULTIPLE:
     raise ValueError(f"config.crop_size={config.crop_size} must be a multiple of {SIZE_MULTIPLE}.")
   if config.batch_size % jax.device_count():
-    raise ValueError(f"config.batch_size={config.batch_size} (global) must be divisible by the "
-                     f"{jax.device_count()} devices.")
-  for name in ("total_steps", "log_every_steps", "eval_every_steps", "checkpoint_every_steps",
-               "keep_checkpoints"):
+    raise ValueError(
+      f"config.batch_size={config.batch_size} (global) must be divisible by the {jax.device_count()} devices."
+    )
+  for name in ("total_steps", "log_every_steps", "eval_every_steps", "checkpoint_every_steps", "keep_checkpoints"):
     if config[name] <= 0:
       raise ValueError(f"config.{name} must be positive, got {config[name]}.")
   if config.model.dual_pixel and not config.use_disparity_loss:
@@ -54,13 +55,15 @@ def _summarise(buffered, last_step: int, latest_checkpoint) -> dict[str, float]:
       value = float(metrics[name])
       if not math.isfinite(value):
         raise FloatingPointError(
-            f"{name} is {value} at step {first_step + offset}: stopping. The last checkpoint "
-            f"(step {latest_checkpoint}) was written before it and is kept.")
+          f"{name} is {value} at step {first_step + offset}: stopping. The last checkpoint "
+          f"(step {latest_checkpoint}) was written before it and is kept."
+        )
   return {name: float(np.mean([m[name] for m in host])) for name in host[0]}
 
 
 def _default_datasets():
   from ifan_jax.data import pipeline  # pylint: disable=import-outside-toplevel
+
   return pipeline
 
 
@@ -73,8 +76,9 @@ def _prepare_workdir(workdir: epath.Path):
       probe.write_text("")
       probe.unlink()
     except OSError as error:
-      raise OSError(f"Cannot write in {directory} ({error.strerror or error}): choose a writable --workdir, "
-                    "or fix its permissions.") from None
+      raise OSError(
+        f"Cannot write in {directory} ({error.strerror or error}): choose a writable --workdir, or fix its permissions."
+      ) from None
 
 
 def _workdir_lock(workdir: epath.Path):
@@ -89,13 +93,13 @@ def _workdir_lock(workdir: epath.Path):
 
 def _check_eval_split(config, datasets):
   """Reads the first validation image: a misspelt `eval_split` fails now, not at the first validation."""
-  images = datasets.eval_iterator(dataset=config.dataset, data_dir=config.data_dir, split=config.eval_split,
-                                  limit=1)
+  images = datasets.eval_iterator(dataset=config.dataset, data_dir=config.data_dir, split=config.eval_split, limit=1)
   try:
     next(iter(images))
   except StopIteration:
-    raise ValueError(f"config.eval_split={config.eval_split!r} of dataset {config.dataset!r} holds no image "
-                     "to validate on.") from None
+    raise ValueError(
+      f"config.eval_split={config.eval_split!r} of dataset {config.dataset!r} holds no image to validate on."
+    ) from None
   except Exception as error:
     error.add_note(f"(Checked before training: config.eval_split={config.eval_split!r}.)")
     raise
@@ -109,11 +113,16 @@ def _check_same_model(model_config, meta: dict, where):
   """
   saved, new = IFANConfig.from_dict(meta["model"]).to_dict(), model_config.to_dict()
   changed = [name for name in saved if saved[name] != new[name]]
-  differences = [f"model.{name}={saved[name]!r} in the checkpoint, {new[name]!r} now" for name in changed
-                 if name not in EXECUTION_FIELDS]
+  differences = [
+    f"model.{name}={saved[name]!r} in the checkpoint, {new[name]!r} now"
+    for name in changed
+    if name not in EXECUTION_FIELDS
+  ]
   if differences:
-    raise Mismatch(f"Cannot resume from {where} with another model config: {'; '.join(differences)}. Use a new "
-                   "--workdir, or the original values.")
+    raise Mismatch(
+      f"Cannot resume from {where} with another model config: {'; '.join(differences)}. Use a new "
+      "--workdir, or the original values."
+    )
   for name in changed:
     logging.info("Resuming with model.%s=%r (the checkpoint was trained with %r).", name, new[name], saved[name])
 
@@ -152,17 +161,24 @@ class _Run:
     self.model_config = step_lib.model_config(config)
     _check_eval_split(config, datasets)
     self.train_iter = datasets.train_iterator(
-        dataset=config.dataset, data_dir=config.data_dir, split=config.train_split,
-        crop_size=config.crop_size, batch_size=config.batch_size, seed=config.seed,
-        num_workers=config.num_workers, in_memory=config.in_memory, augment=config.augment)
+      dataset=config.dataset,
+      data_dir=config.data_dir,
+      split=config.train_split,
+      crop_size=config.crop_size,
+      batch_size=config.batch_size,
+      seed=config.seed,
+      num_workers=config.num_workers,
+      in_memory=config.in_memory,
+      augment=config.augment,
+    )
     tx = optim.make_optimizer(config)
     state = jax.device_get(step_lib.init_state(config, tx, jax.random.PRNGKey(config.seed)))
-    restored = checkpoints.restore_latest(state.params, state.opt_state,
-                                          check_meta=functools.partial(_check_same_model, self.model_config))
+    restored = checkpoints.restore_latest(
+      state.params, state.opt_state, check_meta=functools.partial(_check_same_model, self.model_config)
+    )
     if restored is not None:
       logging.info("Resuming from the checkpoint at step %d.", restored.step)
-      state = step_lib.TrainState(step=np.int32(restored.step), params=restored.params,
-                                  opt_state=restored.opt_state)
+      state = step_lib.TrainState(step=np.int32(restored.step), params=restored.params, opt_state=restored.opt_state)
       self.train_iter.set_state(restored.pipeline_state)
     best_meta = checkpoints.best_meta()
     self.best_psnr = best_meta["eval"]["psnr"] if best_meta else -math.inf
@@ -179,8 +195,17 @@ class _Run:
     """Steps to `total_steps`; False if SIGTERM stopped it first (after saving a checkpoint)."""
     config = self.config
     buffered, interval_start = [], (self.step, time.perf_counter())
-    with StopOnSigterm(sync_every=config.log_every_steps) as stop, tqdm(total=config.total_steps, initial=self.step, disable=not self.is_chief,
-                                       desc="train", unit="step", dynamic_ncols=True) as bar:
+    with (
+      StopOnSigterm(sync_every=config.log_every_steps) as stop,
+      tqdm(
+        total=config.total_steps,
+        initial=self.step,
+        disable=not self.is_chief,
+        desc="train",
+        unit="step",
+        dynamic_ncols=True,
+      ) as bar,
+    ):
       while self.step < config.total_steps:
         self.replicated, metrics = self.parallel_step(self.replicated, next(self.train_iter))
         self.step += 1
@@ -216,8 +241,9 @@ class _Run:
         self._save(host_state, None, is_best=False)
       if evaluate:
         eval_metrics, images = self._validate_during_training(host_state.params)
-        self.writer.scalars(self.step, {f"eval/{name}": value for name, value in eval_metrics.items()
-                                        if not isinstance(value, str)})
+        self.writer.scalars(
+          self.step, {f"eval/{name}": value for name, value in eval_metrics.items() if not isinstance(value, str)}
+        )
         self.writer.images(self.step, images)
         if eval_metrics["psnr"] > self.best_psnr:
           self.best_psnr = eval_metrics["psnr"]
@@ -226,43 +252,59 @@ class _Run:
     self.writer.flush()
 
   def _save(self, host_state, eval_metrics, *, is_best: bool):
-    self.checkpoints.save(self.step, host_state.params, host_state.opt_state, self.train_iter.get_state(),
-                          {"model": self.model_config.to_dict(), "eval": eval_metrics}, is_best=is_best)
+    self.checkpoints.save(
+      self.step,
+      host_state.params,
+      host_state.opt_state,
+      self.train_iter.get_state(),
+      {"model": self.model_config.to_dict(), "eval": eval_metrics},
+      is_best=is_best,
+    )
 
   def _validate_during_training(self, params):
     try:
       return self._validate(params)
     except Exception as error:
       latest = self.checkpoints.latest_step()
-      kept = "no checkpoint was saved yet" if latest is None else (
-          f"the latest checkpoint (step {latest}) is kept and resumes the run")
+      kept = (
+        "no checkpoint was saved yet"
+        if latest is None
+        else (f"the latest checkpoint (step {latest}) is kept and resumes the run")
+      )
       error.add_note(f"Validation at step {self.step} failed; {kept}.")
       raise
 
   def _validate(self, params):
     config = self.config
-    images = self.datasets.eval_iterator(dataset=config.dataset, data_dir=config.data_dir,
-                                         split=config.eval_split, limit=config.eval_limit)
-    return validation.validate(params["network"], images, self.model_config,
-                               num_image_summaries=config.num_image_summaries)
+    images = self.datasets.eval_iterator(
+      dataset=config.dataset, data_dir=config.data_dir, split=config.eval_split, limit=config.eval_limit
+    )
+    return validation.validate(
+      params["network"], images, self.model_config, num_image_summaries=config.num_image_summaries
+    )
 
   def finish(self) -> dict:
     """Writes `final_metrics.json` (validating first if this start trained no step) and prints the PSNRs."""
     if self.eval_metrics is None:  # The workdir already held a finished run.
       self.eval_metrics, _ = self._validate(step_lib.unreplicate(self.replicated).params)
     metrics = self.eval_metrics
-    final = {"step": self.step, "input_psnr": metrics["input_psnr"], "model_psnr": metrics["psnr"],
-             "gain": metrics["psnr"] - metrics["input_psnr"], "best_psnr": max(self.best_psnr, metrics["psnr"]),
-             **{k: v for k, v in metrics.items() if k not in ("psnr", "input_psnr")}}
+    final = {
+      "step": self.step,
+      "input_psnr": metrics["input_psnr"],
+      "model_psnr": metrics["psnr"],
+      "gain": metrics["psnr"] - metrics["input_psnr"],
+      "best_psnr": max(self.best_psnr, metrics["psnr"]),
+      **{k: v for k, v in metrics.items() if k not in ("psnr", "input_psnr")},
+    }
     if self.is_chief:
       (self.workdir / FINAL_METRICS_FILE).write_text(json.dumps(final, indent=2))
-      print(f"Validation PSNR after {self.step} steps ({final['num_images']} images of {self.config.dataset} "
-            f"{self.config.eval_split}): blurred input {final['input_psnr']:.2f} dB, model "
-            f"{final['model_psnr']:.2f} dB ({final['gain']:+.2f} dB); worst image {final['worst_image']} "
-            f"({final['worst_gain']:+.2f} dB).")
+      print(
+        f"Validation PSNR after {self.step} steps ({final['num_images']} images of {self.config.dataset} "
+        f"{self.config.eval_split}): blurred input {final['input_psnr']:.2f} dB, model "
+        f"{final['model_psnr']:.2f} dB ({final['gain']:+.2f} dB); worst image {final['worst_image']} "
+        f"({final['worst_gain']:+.2f} dB)."
+      )
     return final
 
   def close(self):
     self.writer.close()
-
-

@@ -11,7 +11,8 @@ def learning_rate_schedule(config) -> optax.Schedule:
   """
   # optax decays once count >= boundary, hence the + 1.
   return optax.piecewise_constant_schedule(
-      config.learning_rate, {int(step) + 1: config.lr_decay_rate for step in config.lr_decay_steps})
+    config.learning_rate, {int(step) + 1: config.lr_decay_rate for step in config.lr_decay_steps}
+  )
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
@@ -22,8 +23,8 @@ def make_optimizer(config) -> optax.GradientTransformation:
   reference's RAdam applies its `weight_decay` exactly this way.
   """
   return optax.chain(
-      optax.clip_by_global_norm(config.grad_clip_norm),
-      optax.scale_by_radam(b1=config.b1, b2=config.b2, eps=config.eps, threshold=config.radam_threshold),
-      optax.add_decayed_weights(config.weight_decay),
-      optax.scale_by_learning_rate(learning_rate_schedule(config)),
+    optax.clip_by_global_norm(config.grad_clip_norm),
+    optax.scale_by_radam(b1=config.b1, b2=config.b2, eps=config.eps, threshold=config.radam_threshold),
+    optax.add_decayed_weights(config.weight_decay),
+    optax.scale_by_learning_rate(learning_rate_schedule(config)),
   )

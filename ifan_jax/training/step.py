@@ -51,8 +51,7 @@ def init_params(config, rng):
     init, args = functools.partial(model.init, train=True), (image,) * 3
   with jax.default_device(jax.local_devices(backend="cpu")[0]):
     rng = jax.device_put(rng)
-    compiled = jax.jit(init).lower(rng, *args).compile(
-        compiler_options={"xla_backend_optimization_level": 0})
+    compiled = jax.jit(init).lower(rng, *args).compile(compiler_options={"xla_backend_optimization_level": 0})
     params = compiled(rng, *args)["params"]
   return params if config.use_reblur_loss else {"network": params}
 

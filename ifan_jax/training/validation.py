@@ -38,20 +38,38 @@ def validate(network_params, images, config: IFANConfig, *, num_image_summaries:
       continue
     views = {k: image[k][0] for k in ("left", "right")} if config.dual_pixel else {}
     outputs = deblurrer.predict(blurred, **views)
-    scores.append({"name": name, "psnr": float(metrics.psnr(outputs["result"], sharp)),
-                   "ssim": float(metrics.ssim(outputs["result"], sharp)),
-                   "input_psnr": float(metrics.psnr(blurred, sharp)),
-                   "input_ssim": float(metrics.ssim(blurred, sharp))})
+    scores.append(
+      {
+        "name": name,
+        "psnr": float(metrics.psnr(outputs["result"], sharp)),
+        "ssim": float(metrics.ssim(outputs["result"], sharp)),
+        "input_psnr": float(metrics.psnr(blurred, sharp)),
+        "input_ssim": float(metrics.ssim(blurred, sharp)),
+      }
+    )
     if len(scores) <= num_image_summaries:
       at = f"eval/{len(scores) - 1}"
-      summaries.update({f"{at}/blurred": blurred, f"{at}/output": outputs["result"], f"{at}/sharp": sharp,
-                        f"{at}/disparity": _normalised(outputs["disparity"])[..., None]})
+      summaries.update(
+        {
+          f"{at}/blurred": blurred,
+          f"{at}/output": outputs["result"],
+          f"{at}/sharp": sharp,
+          f"{at}/disparity": _normalised(outputs["disparity"])[..., None],
+        }
+      )
   if without_blur:
-    logging.warning("Validation leaves out %d images whose blurred input equals the sharp one: %s",
-                    len(without_blur), ", ".join(without_blur))
+    logging.warning(
+      "Validation leaves out %d images whose blurred input equals the sharp one: %s",
+      len(without_blur),
+      ", ".join(without_blur),
+    )
   if not scores:
     raise ValueError("The validation split yielded no image with blur to score.")
   means = {key: float(np.mean([s[key] for s in scores])) for key in ("psnr", "ssim", "input_psnr", "input_ssim")}
   worst = min(scores, key=lambda s: s["psnr"] - s["input_psnr"])
-  return means | {"num_images": len(scores), "num_images_without_blur": len(without_blur),
-                  "worst_gain": worst["psnr"] - worst["input_psnr"], "worst_image": worst["name"]}, summaries
+  return means | {
+    "num_images": len(scores),
+    "num_images_without_blur": len(without_blur),
+    "worst_gain": worst["psnr"] - worst["input_psnr"],
+    "worst_image": worst["name"],
+  }, summaries

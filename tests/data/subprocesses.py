@@ -22,8 +22,13 @@ sys.meta_path = [Hidden if f is importlib.machinery.PathFinder else f for f in s
 def start(script: str, *args: str, hide_tensorflow: bool = False) -> subprocess.Popen:
   """Starts `python -c script args...` importing this checkout of ifan_jax; text stdout and stderr."""
   code = (HIDE_TENSORFLOW if hide_tensorflow else "") + script
-  return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, env={**os.environ, "PYTHONPATH": ROOT})
+  return subprocess.Popen(
+    [sys.executable, "-c", code, *args],
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+    env={**os.environ, "PYTHONPATH": ROOT},
+  )
 
 
 def finish(process: subprocess.Popen, timeout: float = 300) -> tuple[str, str]:

@@ -22,7 +22,7 @@ def test_probabilities_and_ranges_match_the_reference():
   assert abs(len(noisy) / n - 0.05) < 0.015
   assert abs(np.mean([d.grey for d in draws]) - 0.3) < 0.03
   assert abs(len(scaled) / n - 0.5) < 0.03
-  assert 0.001 <= min(noisy) and max(noisy) <= 0.005 ** 0.5
+  assert min(noisy) >= 0.001 and max(noisy) <= 0.005**0.5
   assert 0.69 < min(scaled) < 0.72 and 0.98 < max(scaled) <= 1.0
   assert all(0 <= d.top <= 400 - d.window and 0 <= d.left <= 500 - d.window for d in draws)
 

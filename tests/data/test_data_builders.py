@@ -8,16 +8,17 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from ifan_jax.data import build, dummy_data, folders, pipeline
-from ifan_jax.io import images
 from ifan_jax.data.dpdd import dpdd_dataset_builder
+from ifan_jax.io import images
 from tests.data import subprocesses
 
 DPDD = dpdd_dataset_builder.Builder
 
 
 def _build(name, manual_dir, data_dir, config=None, allow_partial=True):
-  return build.build(name, manual_dir=str(manual_dir), data_dir=str(data_dir), config=config,
-                     allow_partial=allow_partial)
+  return build.build(
+    name, manual_dir=str(manual_dir), data_dir=str(data_dir), config=config, allow_partial=allow_partial
+  )
 
 
 def _not_built(name, data_dir, config=None):
@@ -25,16 +26,26 @@ def _not_built(name, data_dir, config=None):
   return not builder.is_prepared()
 
 
-@pytest.mark.parametrize("name,splits", [("dpdd", {"train": 2, "validation": 2, "test": 2}),
-                                         ("realdof", {"test": 2}), ("cuhk", {"test": 2}),
-                                         ("pixeldp", {"test": 2})])
+@pytest.mark.parametrize(
+  "name,splits",
+  [
+    ("dpdd", {"train": 2, "validation": 2, "test": 2}),
+    ("realdof", {"test": 2}),
+    ("cuhk", {"test": 2}),
+    ("pixeldp", {"test": 2}),
+  ],
+)
 def test_checked_in_dummy_data_builds(tmp_path, name, splits):
   manual_dir = epath.Path(dummy_data.__file__).parent / name / "dummy_data"
   builder = _build(name, manual_dir, tmp_path)
   assert {s: i.num_examples for s, i in builder.info.splits.items()} == splits
   features = set(builder.info.features)
-  expected = {"dpdd": {"blurred", "left", "right", "sharp"}, "realdof": {"blurred", "sharp"},
-              "cuhk": {"blurred"}, "pixeldp": {"blurred", "left", "right"}}[name]
+  expected = {
+    "dpdd": {"blurred", "left", "right", "sharp"},
+    "realdof": {"blurred", "sharp"},
+    "cuhk": {"blurred"},
+    "pixeldp": {"blurred", "left", "right"},
+  }[name]
   assert features == expected | {"name"}
 
 
@@ -106,8 +117,9 @@ def _expect_failure(tmp_path, match, config=None, allow_partial=True):
 
 def test_published_counts_are_enforced_unless_partial(tmp_path):
   dummy_data.write_layout(DPDD, tmp_path / "manual")
-  _expect_failure(tmp_path, r"train_c/source: found 2 scenes, the published split has 350.*allow_partial",
-                  allow_partial=False)
+  _expect_failure(
+    tmp_path, r"train_c/source: found 2 scenes, the published split has 350.*allow_partial", allow_partial=False
+  )
 
 
 def test_missing_folder(tmp_path):
@@ -131,8 +143,11 @@ def test_scene_with_images_of_different_sizes(tmp_path):
   root = dummy_data.write_layout(DPDD, tmp_path / "manual")
   square = dummy_data.random_image(np.random.default_rng(), 20, 20)
   dummy_data.write_image(root / "test_c/target/test_1.png", square)
-  _expect_failure(tmp_path, r"test_c/target/test_1.png: is 20x20, but test_1.png of the same scene "
-                  r"'test_1' is 20x28")
+  _expect_failure(
+    tmp_path,
+    r"test_c/target/test_1.png: is 20x20, but test_1.png of the same scene "
+    r"'test_1' is 20x28",
+  )
 
 
 def test_truncated_image_fails_the_whole_build(tmp_path):
@@ -170,6 +185,7 @@ def test_folders_list_only_images_the_reader_reads(tmp_path, caplog):
     listed = folders.list_images(epath.Path(tmp_path))
   assert [p.name for p in listed] == ["b.png", "c.TIF"]
   assert [r.getMessage() for r in caplog.records] == [
-      f"{tmp_path}: skipping what is not a PNG, JPEG or TIFF image: a.bmp, notes.txt."]
+    f"{tmp_path}: skipping what is not a PNG, JPEG or TIFF image: a.bmp, notes.txt."
+  ]
   for path in listed:
     images.read_image(path)

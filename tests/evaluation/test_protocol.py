@@ -4,19 +4,16 @@ import csv
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
 from ifan_jax import Deblurrer
+from ifan_jax.data import pipeline, registry
 from ifan_jax.evaluation import metrics, protocol, sources
 from ifan_jax.io import images, torch_weights
 from tests.conftest import REPO, run_command
-from ifan_jax.data import pipeline, registry
-
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +29,28 @@ def _read_csv(path):
 
 
 @pytest.mark.parametrize("relative", [False, True])
-def test_eval_cli_writes_scores_that_the_metrics_module_reproduces(synthetic_dir, tiny_model_dir, tmp_path,
-                                                                   relative):
+def test_eval_cli_writes_scores_that_the_metrics_module_reproduces(synthetic_dir, tiny_model_dir, tmp_path, relative):
   out = tmp_path / "eval"
   cwd = tmp_path if relative else REPO
-  checkpoint, data_dir, out_arg = (os.path.relpath(p, cwd) if relative else p
-                                   for p in (tiny_model_dir, synthetic_dir, out))
-  proc = run_command("ifan_jax.eval", ["--checkpoint", checkpoint, "--dataset", "synthetic_dp/tiny", "--data_dir", data_dir,
-                        "--out", out_arg, "--figures", "2"], cwd=cwd)
+  checkpoint, data_dir, out_arg = (
+    os.path.relpath(p, cwd) if relative else p for p in (tiny_model_dir, synthetic_dir, out)
+  )
+  proc = run_command(
+    "ifan_jax.eval",
+    [
+      "--checkpoint",
+      checkpoint,
+      "--dataset",
+      "synthetic_dp/tiny",
+      "--data_dir",
+      data_dir,
+      "--out",
+      out_arg,
+      "--figures",
+      "2",
+    ],
+    cwd=cwd,
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "| Model | PSNR ↑ | SSIM ↑ | MAE ↓ | LPIPS ↓ | s/image |" in proc.stdout
   assert "synthetic_dp/tiny test: 4 images (4 with ground truth) on cpu" in proc.stdout
@@ -54,8 +65,12 @@ def test_eval_cli_writes_scores_that_the_metrics_module_reproduces(synthetic_dir
   examples = pipeline.eval_iterator(dataset="synthetic_dp/tiny", data_dir=synthetic_dir)
   for row, example in zip(rows, examples):
     result, sharp = deblurrer(example["blurred"][0]), example["sharp"][0]
-    expected = dict(psnr=metrics.psnr(result, sharp), ssim=metrics.ssim(result, sharp),
-                    mae=metrics.mae(result, sharp), lpips=lpips(result, sharp))
+    expected = dict(
+      psnr=metrics.psnr(result, sharp),
+      ssim=metrics.ssim(result, sharp),
+      mae=metrics.mae(result, sharp),
+      lpips=lpips(result, sharp),
+    )
     for name, value in expected.items():
       assert abs(float(row[name]) - float(value)) < 1e-5, (row["name"], name)
     assert float(row["seconds"]) > 0
@@ -86,10 +101,12 @@ def test_folder_with_source_and_target_is_scored_and_cropped_to_multiples_of_8(t
   assert (source.name, source.count, source.bit_depth) == ("folder RealDOF", 2, 16)
   example = next(source.examples())
   assert example["blurred"].shape == example["sharp"].shape == (1, 16, 32, 3)
-  np.testing.assert_array_equal(example["blurred"][0],
-                                images.read_image(tmp_path / "RealDOF" / "source" / "a.png").rgb[:16, :32])
-  scores, summary = protocol.evaluate(Deblurrer.from_checkpoint(tiny_model_dir), source, tmp_path / "out",
-                                      num_figures=1)
+  np.testing.assert_array_equal(
+    example["blurred"][0], images.read_image(tmp_path / "RealDOF" / "source" / "a.png").rgb[:16, :32]
+  )
+  scores, summary = protocol.evaluate(
+    Deblurrer.from_checkpoint(tiny_model_dir), source, tmp_path / "out", num_figures=1
+  )
   assert [s.name for s in scores] == ["a", "b"] and summary["with_ground_truth"] == 2
   assert cv2.imread(str(tmp_path / "out" / "outputs" / "a.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
 
@@ -132,8 +149,11 @@ def test_an_interrupted_evaluation_still_writes_what_was_done(tiny_model_dir, tm
     raise KeyboardInterrupt
 
   with pytest.raises(KeyboardInterrupt):
-    protocol.evaluate(Deblurrer.from_checkpoint(tiny_model_dir),
-                      dataclasses.replace(source, examples=interrupted_after_one), tmp_path / "out")
+    protocol.evaluate(
+      Deblurrer.from_checkpoint(tiny_model_dir),
+      dataclasses.replace(source, examples=interrupted_after_one),
+      tmp_path / "out",
+    )
   assert [r["name"] for r in _read_csv(tmp_path / "out" / "per_image.csv")] == ["a"]
   summary = json.loads((tmp_path / "out" / "summary.json").read_text())
   assert summary["images"] == 1 and not summary["complete"] and summary["failed"] == []
@@ -152,7 +172,9 @@ def test_limit_must_be_at_least_one(tiny_model_dir, tmp_path):
   _write_folder(tmp_path / "set", ["a"], with_target=False, bit_depth=8)
   with pytest.raises(ValueError, match="limit must be at least 1"):
     sources.open_source(f"folder:{tmp_path / 'set'}", limit=0)
-  proc = run_command("ifan_jax.eval", ["--checkpoint", tiny_model_dir, "--dataset", "folder:set", "--limit", "0"], cwd=tmp_path)
+  proc = run_command(
+    "ifan_jax.eval", ["--checkpoint", tiny_model_dir, "--dataset", "folder:set", "--limit", "0"], cwd=tmp_path
+  )
   assert proc.returncode == 1 and "--limit must be at least 1" in proc.stderr, proc.stderr[-3000:]
   assert not (tmp_path / "results").exists()
 
@@ -160,10 +182,15 @@ def test_limit_must_be_at_least_one(tiny_model_dir, tmp_path):
 def test_a_bad_output_folder_or_checkpoint_is_named_without_a_traceback(tiny_model_dir, tmp_path):
   _write_folder(tmp_path / "set", ["a"], with_target=False, bit_depth=8)
   (tmp_path / "results.txt").write_text("not a folder")
-  proc = run_command("ifan_jax.eval", ["--checkpoint", "no/such/model", "--dataset", "folder:set", "--out", "results.txt/sub"],
-                       cwd=tmp_path)
+  proc = run_command(
+    "ifan_jax.eval",
+    ["--checkpoint", "no/such/model", "--dataset", "folder:set", "--out", "results.txt/sub"],
+    cwd=tmp_path,
+  )
   assert proc.returncode == 1 and "--out: Cannot write to the folder results.txt/sub" in proc.stderr
-  proc = run_command("ifan_jax.eval", ["--checkpoint", "no/such/model", "--dataset", "folder:set", "--out", "out"], cwd=tmp_path)
+  proc = run_command(
+    "ifan_jax.eval", ["--checkpoint", "no/such/model", "--dataset", "folder:set", "--out", "out"], cwd=tmp_path
+  )
   assert proc.returncode == 1 and f"ifan_jax.eval: No checkpoint at {tmp_path}/no/such/model." in proc.stderr
   assert "Traceback" not in proc.stderr
 
@@ -179,9 +206,15 @@ def test_rotation_is_counter_clockwise_and_undone(tiny_model_dir):
 
 
 def test_table_shows_the_paper_row_for_the_dpdd_test_set():
-  summary = {"dataset": "dpdd test", "images": 76, "with_ground_truth": 76, "device": "gpu NVIDIA H100",
-             "mean": dict(psnr=25.371, ssim=0.7891, mae=0.03941, lpips=0.2172), "seconds_per_image": 0.1234,
-             "paper": registry.entry("dpdd").paper}
+  summary = {
+    "dataset": "dpdd test",
+    "images": 76,
+    "with_ground_truth": 76,
+    "device": "gpu NVIDIA H100",
+    "mean": dict(psnr=25.371, ssim=0.7891, mae=0.03941, lpips=0.2172),
+    "seconds_per_image": 0.1234,
+    "paper": registry.entry("dpdd").paper,
+  }
   table = protocol.format_table(summary, label="IFAN.pytorch").splitlines()
   assert table[3] == "| IFAN.pytorch | 25.37 | 0.789 | 0.0394 | 0.217 | 0.123 |"
   assert table[4] == "| IFAN (paper) | 25.37 | 0.789 | 0.0394 | 0.217 | - |"
@@ -205,8 +238,9 @@ def test_scores_of_an_official_checkpoint_are_those_of_the_reference_output(gold
   # Deblurrer.from_checkpoint directly are converted with the official filter size 3).
   torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
   deblurrer = Deblurrer.from_checkpoint(tmp_path / "model")
-  scores, _ = protocol.evaluate(deblurrer, sources.open_source(f"folder:{tmp_path / 'set'}"),
-                                tmp_path / "out", num_figures=0)
+  scores, _ = protocol.evaluate(
+    deblurrer, sources.open_source(f"folder:{tmp_path / 'set'}"), tmp_path / "out", num_figures=0
+  )
   sharp = images.read_image(tmp_path / "set" / "target" / "0.png").rgb
   assert abs(scores[0].psnr - float(metrics.psnr(golden["result_inference"][0], sharp))) < 1e-3
   assert abs(scores[0].ssim - float(metrics.ssim(golden["result_inference"][0], sharp))) < 1e-4

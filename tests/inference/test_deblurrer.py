@@ -52,8 +52,13 @@ def test_model_directories_load_and_save_by_relative_paths(deblurrer, tmp_path, 
 
 def test_training_workdirs_load_by_relative_paths(deblurrer, tmp_path, monkeypatch):
   saves = training_checkpoints.TrainingCheckpoints(tmp_path / "run", keep=1)
-  saves.save(5, {"network": jax.tree.map(np.asarray, deblurrer.variables["params"])}, {"count": np.zeros(1)}, {},
-             {"model": TINY.to_dict()})
+  saves.save(
+    5,
+    {"network": jax.tree.map(np.asarray, deblurrer.variables["params"])},
+    {"count": np.zeros(1)},
+    {},
+    {"model": TINY.to_dict()},
+  )
   saves.close()
   monkeypatch.chdir(tmp_path)
   loaded = Deblurrer.from_checkpoint("run")

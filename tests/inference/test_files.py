@@ -15,7 +15,6 @@ from ifan_jax.io import images, model_dir
 from tests.conftest import REPO, TINY_CONFIG, run_command, xavier_params
 
 
-
 def _smooth(h, w, channels=3, dtype=np.uint8, seed=0):
   """A smooth random picture (photograph-like), as integers of `dtype`."""
   coarse = np.random.default_rng(seed).random((h // 8 + 2, w // 8 + 2, channels))
@@ -63,9 +62,15 @@ def test_cli_deblurs_every_readable_file_and_reports_the_broken_one(photos, tiny
 def test_an_output_folder_that_cannot_be_used_is_named_before_the_model_is_loaded(photos, locked_dir):
   tmp_path = locked_dir.parent
   (tmp_path / "results.png").write_bytes(b"not a folder")
-  for out, reason in (("results.png", "is a file, not a folder"), ("results.png/sub", "Not a directory"),
-                      ("locked", "Operation not permitted"), ("locked/sub", "Operation not permitted")):
-    proc = run_command("ifan_jax.deblur", [photos / "grey.png", "--checkpoint", "no/such/model", "--out", out], cwd=tmp_path)
+  for out, reason in (
+    ("results.png", "is a file, not a folder"),
+    ("results.png/sub", "Not a directory"),
+    ("locked", "Operation not permitted"),
+    ("locked/sub", "Operation not permitted"),
+  ):
+    proc = run_command(
+      "ifan_jax.deblur", [photos / "grey.png", "--checkpoint", "no/such/model", "--out", out], cwd=tmp_path
+    )
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "--out: " in proc.stderr and out in proc.stderr and reason in proc.stderr, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr and "No checkpoint" not in proc.stderr
@@ -73,8 +78,14 @@ def test_an_output_folder_that_cannot_be_used_is_named_before_the_model_is_loade
 
 
 def test_cli_help_lists_the_flags():
-  proc = subprocess.run([sys.executable, "-m", "ifan_jax.deblur", "--help"], cwd=REPO, capture_output=True,
-                        text=True, timeout=120, check=False)
+  proc = subprocess.run(
+    [sys.executable, "-m", "ifan_jax.deblur", "--help"],
+    cwd=REPO,
+    capture_output=True,
+    text=True,
+    timeout=120,
+    check=False,
+  )
   for flag in ("--checkpoint", "--out", "--tile", "--overlap", "--left", "--right"):
     assert flag in proc.stdout
 
@@ -83,8 +94,9 @@ def test_tiled_run_matches_whole_image_run(tiny_model_dir, tmp_path):
   source = tmp_path / "big.png"
   cv2.imwrite(str(source), _smooth(200, 264, seed=4))
   whole_failures, _ = files.deblur_files([source], checkpoint=tiny_model_dir, out_dir=tmp_path / "whole")
-  tiled_failures, _ = files.deblur_files([source], checkpoint=tiny_model_dir, out_dir=tmp_path / "tiled", tile=96,
-                                 overlap=32)
+  tiled_failures, _ = files.deblur_files(
+    [source], checkpoint=tiny_model_dir, out_dir=tmp_path / "tiled", tile=96, overlap=32
+  )
   assert whole_failures == tiled_failures == []
   whole = cv2.imread(str(tmp_path / "whole" / "big.png")).astype(int)
   tiled = cv2.imread(str(tmp_path / "tiled" / "big.png")).astype(int)
@@ -104,8 +116,13 @@ def test_inputs_are_never_overwritten(photos, tiny_model_dir):
 
 def test_dual_pixel_views_must_pair_with_inputs(photos, tiny_model_dir, tmp_path):
   with pytest.raises(ValueError, match="1 inputs, 2 left and 1 right"):
-    files.deblur_files([photos / "grey.png"], checkpoint=tiny_model_dir, out_dir=tmp_path,
-               left=[photos / "grey.png", photos / "rgba.png"], right=[photos / "grey.png"])
+    files.deblur_files(
+      [photos / "grey.png"],
+      checkpoint=tiny_model_dir,
+      out_dir=tmp_path,
+      left=[photos / "grey.png", photos / "rgba.png"],
+      right=[photos / "grey.png"],
+    )
 
 
 def test_dual_pixel_model_reads_left_and_right_views(photos, tmp_path):
@@ -115,8 +132,15 @@ def test_dual_pixel_model_reads_left_and_right_views(photos, tmp_path):
   views.mkdir()
   for name in ("left.png", "right.png"):
     cv2.imwrite(str(views / name), _smooth(32, 40, seed=len(name)))
-  failures, _ = files.deblur_files([photos / "grey.png"], checkpoint=tmp_path / "dual", out_dir=tmp_path / "out",
-                           left=[views / "left.png"], right=[views / "right.png"], tile=24, overlap=8)
+  failures, _ = files.deblur_files(
+    [photos / "grey.png"],
+    checkpoint=tmp_path / "dual",
+    out_dir=tmp_path / "out",
+    left=[views / "left.png"],
+    right=[views / "right.png"],
+    tile=24,
+    overlap=8,
+  )
   assert failures == []
   assert cv2.imread(str(tmp_path / "out" / "grey.png"), cv2.IMREAD_UNCHANGED).shape == (32, 40)
   with pytest.raises(ValueError, match="dual-pixel IFAN: give --left and --right"):

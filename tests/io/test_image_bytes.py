@@ -39,6 +39,7 @@ def test_grey_and_rgba_become_rgb(tmp_path):
   assert rgb.shape == (3, 4, 3)
   np.testing.assert_array_equal(rgb[0, 0], [200, 0, 0])
 
+
 def test_is_rgb_png(tmp_path):
   dummy_data.write_image(tmp_path / "c.png", np.zeros((2, 2, 3), np.uint8))
   dummy_data.write_image(tmp_path / "g.png", np.zeros((2, 2), np.uint8))
@@ -62,8 +63,10 @@ def _jpeg(rng, height, width):
 
 def _with_exif_thumbnail(jpeg: bytes, thumbnail: bytes) -> bytes:
   """`jpeg` with an APP1 EXIF segment after SOI whose IFD1 holds `thumbnail`, as cameras write them."""
+
   def long_entry(tag, value):  # tag, type LONG, count 1, value
     return tag.to_bytes(2, "big") + (4).to_bytes(2, "big") + (1).to_bytes(4, "big") + value.to_bytes(4, "big")
+
   ifd0 = (0).to_bytes(2, "big") + (14).to_bytes(4, "big")  # no entries; IFD1 follows at offset 14
   ifd1 = (2).to_bytes(2, "big") + long_entry(0x0201, 44) + long_entry(0x0202, len(thumbnail)) + bytes(4)
   exif = b"Exif\0\0" + b"MM\0\x2a" + (8).to_bytes(4, "big") + ifd0 + ifd1 + thumbnail  # thumbnail at 44
@@ -84,7 +87,7 @@ def test_jpeg_cut_in_its_scan_is_truncated_although_its_exif_thumbnail_ends(tmp_
   with_thumbnail = _with_exif_thumbnail(jpeg, _jpeg(rng, 8, 8))
   np.testing.assert_array_equal(images.decode_pixels(with_thumbnail, "whole.jpg"), images.decode_pixels(jpeg))
   scan_start = len(with_thumbnail) - len(jpeg) + jpeg.index(b"\xff\xda")
-  cut = with_thumbnail[:(scan_start + len(with_thumbnail)) // 2]
+  cut = with_thumbnail[: (scan_start + len(with_thumbnail)) // 2]
   with pytest.raises(ValueError, match="cut.jpg: truncated JPEG"):
     images.decode_pixels(cut, "cut.jpg")
 
@@ -92,8 +95,11 @@ def test_jpeg_cut_in_its_scan_is_truncated_although_its_exif_thumbnail_ends(tmp_
 @pytest.mark.parametrize("reader", ["decode_rgb", "read_image"])
 def test_multi_page_tiff_reads_page_one_and_says_so(tmp_path, caplog, reader):
   rng = np.random.default_rng(0)
-  pages = [dummy_data.random_image(rng, 6, 8, 16), dummy_data.random_image(rng, 4, 4, 16),
-           dummy_data.random_image(rng, 6, 8, 16)]
+  pages = [
+    dummy_data.random_image(rng, 6, 8, 16),
+    dummy_data.random_image(rng, 4, 4, 16),
+    dummy_data.random_image(rng, 6, 8, 16),
+  ]
   path = tmp_path / "scan.tif"
   for i, page in enumerate(pages):
     tifffile.imwrite(path, page, photometric="rgb", append=i > 0)

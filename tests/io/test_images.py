@@ -10,8 +10,7 @@ from ifan_jax.io import images
 
 
 def _pattern(h, w, dtype=np.uint8, channels=3, seed=0):
-  return np.random.default_rng(seed).integers(0, np.iinfo(dtype).max, (h, w, channels), endpoint=True,
-                                              dtype=dtype)
+  return np.random.default_rng(seed).integers(0, np.iinfo(dtype).max, (h, w, channels), endpoint=True, dtype=dtype)
 
 
 def test_16_bit_odd_sized_png_round_trip(tmp_path):
@@ -38,8 +37,9 @@ def test_exif_orientation_like_pillow(tmp_path, orientation):
   path = str(tmp_path / "oriented.png")
   image.save(path, exif=exif)
   with Image.open(path) as expected:
-    np.testing.assert_array_equal(images.quantize(images.read_image(path).rgb, 8),
-                                  np.asarray(ImageOps.exif_transpose(expected)))
+    np.testing.assert_array_equal(
+      images.quantize(images.read_image(path).rgb, 8), np.asarray(ImageOps.exif_transpose(expected))
+    )
 
 
 def test_jpeg_with_exif_rotation_reads_upright(tmp_path):

@@ -20,8 +20,7 @@ with locks.exclusive(sys.argv[1], what="the test resource"):
 
 
 def _holder(path, seconds):
-  proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(path), str(seconds)], stdout=subprocess.PIPE,
-                          text=True)
+  proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
   assert proc.stdout.readline().strip() == "held"
   return proc
 
@@ -30,9 +29,9 @@ def test_a_live_holder_is_named_and_refused_at_once(tmp_path):
   holder = _holder(tmp_path / "lock", 30)
   try:
     start = time.monotonic()
-    with pytest.raises(locks.LockHeld, match=rf"the test resource is in use by process {holder.pid} on "):
-      with locks.exclusive(tmp_path / "lock", what="the test resource"):
-        pass
+    held = rf"the test resource is in use by process {holder.pid} on "
+    with pytest.raises(locks.LockHeld, match=held), locks.exclusive(tmp_path / "lock", what="the test resource"):
+      pass
     assert time.monotonic() - start < 5
   finally:
     holder.kill()

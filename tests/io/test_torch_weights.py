@@ -3,8 +3,6 @@
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 
 import jax
@@ -17,9 +15,14 @@ from ifan_jax.io import model_dir, torch_weights
 from ifan_jax.training import losses
 from tests.conftest import REPO, TINY_CONFIG, load_npz, run_command, xavier_params
 
-
-GOLDEN_ARRAYS = {"result_train": "result", "filters": "filters", "disparity": "disparity",
-                 "right_warped": "right_warped", "left_down": "left_down", "reblurred": "reblurred"}
+GOLDEN_ARRAYS = {
+  "result_train": "result",
+  "filters": "filters",
+  "disparity": "disparity",
+  "right_warped": "right_warped",
+  "left_down": "left_down",
+  "reblurred": "reblurred",
+}
 
 
 @pytest.fixture(scope="module", params=["ifan_small", "ifan_dual_small"])
@@ -36,12 +39,16 @@ def test_golden_parity_of_every_output_and_loss(converted):
   config, network, reblur = model_dir.load_model(directory, with_reblur=True)
   assert config.iac_compat and config.dual_pixel == meta["dual"]
   assert config.iterations == meta["config"]["N"] and config.reblur_iterations == meta["config"]["RBF_num"]
-  outputs = IFANWithReblur(config).apply({"params": {"network": network, "reblur": reblur}},
-                                         io["C"], io["R"], io["L"], io["GT"])
+  outputs = IFANWithReblur(config).apply(
+    {"params": {"network": network, "reblur": reblur}}, io["C"], io["R"], io["L"], io["GT"]
+  )
   for golden_key, ours in GOLDEN_ARRAYS.items():
     np.testing.assert_allclose(outputs[ours], io[golden_key], atol=1e-4, err_msg=f"{name}: {ours}")
-  computed = {"deblur": losses.deblur_loss(outputs, io["GT"]), "disparity": losses.disparity_loss(outputs),
-              "reblur": losses.reblur_loss(outputs, io["C"])}
+  computed = {
+    "deblur": losses.deblur_loss(outputs, io["GT"]),
+    "disparity": losses.disparity_loss(outputs),
+    "reblur": losses.reblur_loss(outputs, io["C"]),
+  }
   for loss, value in meta["losses"].items():
     np.testing.assert_allclose(computed[loss], value, rtol=1e-4, err_msg=f"{name}: {loss} loss")
   np.testing.assert_allclose(ops.area_downsample(io["C"], 8), io["blurred_down"], atol=1e-6)
@@ -56,8 +63,7 @@ def test_deblurrer_reproduces_golden_inference(converted):
   np.testing.assert_allclose(deblurrer(io["C"][0], **views), io["result_inference"][0], atol=1e-4, err_msg=name)
 
 
-@pytest.mark.parametrize("manifest, dual", [("ifan_full_manifest.json", False),
-                                            ("ifan_dual_full_manifest.json", True)])
+@pytest.mark.parametrize("manifest, dual", [("ifan_full_manifest.json", False), ("ifan_dual_full_manifest.json", True)])
 def test_every_key_of_the_full_official_checkpoints_maps(golden_dir, manifest, dual):
   spec = json.loads((golden_dir / manifest).read_text())
   state = {k: np.zeros(shape, np.float32) for k, shape in spec["shapes"].items()}
@@ -79,11 +85,23 @@ def test_keys_without_prefixes_convert_the_same(golden_dir):
   jax.tree.map(np.testing.assert_array_equal, a, b)
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda s: s.pop("module.Network.conv2_2.0.bias"), r"missing parameters \(our names\): \['feature_extractor/conv2_2"),
-    (lambda s: s.update({"module.Network.extra.0.weight": np.zeros(3, np.float32)}), r"unknown keys: \['extra.0.weight'\]"),
-    (lambda s: s.update({"module.Network.out_res.0.bias": np.zeros(4, np.float32)}), r"mis-shaped keys: \['out_res.0.bias"),
-])
+@pytest.mark.parametrize(
+  "edit, message",
+  [
+    (
+      lambda s: s.pop("module.Network.conv2_2.0.bias"),
+      r"missing parameters \(our names\): \['feature_extractor/conv2_2",
+    ),
+    (
+      lambda s: s.update({"module.Network.extra.0.weight": np.zeros(3, np.float32)}),
+      r"unknown keys: \['extra.0.weight'\]",
+    ),
+    (
+      lambda s: s.update({"module.Network.out_res.0.bias": np.zeros(4, np.float32)}),
+      r"mis-shaped keys: \['out_res.0.bias",
+    ),
+  ],
+)
 def test_bad_state_dicts_list_the_offending_keys(golden_dir, tmp_path, edit, message):
   state = _small_state(golden_dir)
   edit(state)
@@ -119,8 +137,9 @@ def test_existing_destination_is_kept_unless_overwrite(golden_dir, tmp_path):
   with pytest.raises(FileExistsError, match="overwrite"):
     torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5)
   assert model_dir.load_config(tmp_path / "model") == TINY_CONFIG
-  config = torch_weights.convert_file(golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5,
-                                      overwrite=True)
+  config = torch_weights.convert_file(
+    golden_dir / "ifan_small.pytorch", tmp_path / "model", filter_size=5, overwrite=True
+  )
   assert model_dir.load_config(tmp_path / "model") == config != TINY_CONFIG
   assert sorted(os.listdir(tmp_path)) == ["model"]  # no staging or old copy left behind
 
@@ -132,15 +151,17 @@ def test_overwrite_leaves_a_folder_that_is_not_a_model_untouched(golden_dir, tmp
   (precious / "notes.txt").write_text("keep me")
   before = _snapshot(tmp_path)
   for dst, cwd in (("precious", tmp_path), (".", precious)):
-    proc = run_command("ifan_jax.convert", [os.path.relpath(precious / "IFAN.pytorch", cwd), dst, "--overwrite",
-                             "--filter_size=5"], cwd=cwd)
+    proc = run_command(
+      "ifan_jax.convert",
+      [os.path.relpath(precious / "IFAN.pytorch", cwd), dst, "--overwrite", "--filter_size=5"],
+      cwd=cwd,
+    )
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert f"{precious} is not an ifan_jax model directory" in proc.stderr and "Traceback" not in proc.stderr
     assert _snapshot(tmp_path) == before
 
 
-def test_overwrite_refuses_a_model_holding_other_files_or_the_working_directory(golden_dir, tmp_path,
-                                                                                monkeypatch):
+def test_overwrite_refuses_a_model_holding_other_files_or_the_working_directory(golden_dir, tmp_path, monkeypatch):
   model = tmp_path / "model"
   model_dir.save_model(model, TINY_CONFIG, xavier_params(TINY_CONFIG))
   (model / "README").write_text("my notes")
@@ -177,8 +198,9 @@ def test_an_unwritable_destination_fails_at_once_naming_it(golden_dir, locked_di
   with pytest.raises(PermissionError, match=f"Cannot write a model to {locked_dir / 'model'}"):
     model_dir.save_model(locked_dir / "model", TINY_CONFIG, xavier_params(TINY_CONFIG))
   start = time.monotonic()
-  proc = run_command("ifan_jax.convert", [golden_dir / "ifan_small.pytorch", "locked/model", "--filter_size=5"],
-                          cwd=locked_dir.parent)
+  proc = run_command(
+    "ifan_jax.convert", [golden_dir / "ifan_small.pytorch", "locked/model", "--filter_size=5"], cwd=locked_dir.parent
+  )
   assert proc.returncode == 1 and time.monotonic() - start < 100, proc.stderr[-3000:]
   assert f"Cannot write a model to {locked_dir / 'model'}" in proc.stderr and "Traceback" not in proc.stderr
   assert os.listdir(locked_dir) == []

@@ -31,9 +31,13 @@ def launch_env(tmp_path, stub_bin):
   records = tmp_path / "records"
   records.mkdir()
   env = {k: v for k, v in os.environ.items() if not k.startswith(_HOST_VARIABLES)}
-  env.update(PATH=f"{stub_bin}{os.pathsep}{env['PATH']}", PYTHON=str(stub_bin / "python"),
-             FAKE_TRAIN_RECORD_DIR=str(records), FAKE_SRUN_RECORD=str(tmp_path / "srun.json"),
-             FAKE_GCLOUD_LOG=str(tmp_path / "gcloud.jsonl"))
+  env.update(
+    PATH=f"{stub_bin}{os.pathsep}{env['PATH']}",
+    PYTHON=str(stub_bin / "python"),
+    FAKE_TRAIN_RECORD_DIR=str(records),
+    FAKE_SRUN_RECORD=str(tmp_path / "srun.json"),
+    FAKE_GCLOUD_LOG=str(tmp_path / "gcloud.jsonl"),
+  )
   return env
 
 
@@ -48,7 +52,14 @@ def run_script(launch_env):
   """Runs a launch script with bash and returns the completed process (output as text)."""
 
   def run(script, *args, env=None, cwd=REPO, timeout=120):
-    return subprocess.run(["bash", str(script), *map(str, args)], env=env or launch_env, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+      ["bash", str(script), *map(str, args)],
+      env=env or launch_env,
+      cwd=cwd,
+      capture_output=True,
+      text=True,
+      timeout=timeout,
+      check=False,
+    )
 
   return run

@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-SCRIPTS = ("launch/local_multiprocess.sh", "launch/slurm_gpu.sbatch", "launch/tpu_vm.sh",
-           "launch/slurm_task.sh")
+SCRIPTS = ("launch/local_multiprocess.sh", "launch/slurm_gpu.sbatch", "launch/tpu_vm.sh", "launch/slurm_task.sh")
 
 
 def _shellcheck():
@@ -19,8 +18,13 @@ def _shellcheck():
 
 
 def test_scripts_are_shellcheck_clean(repo):
-  result = subprocess.run([_shellcheck(), "--external-sources", *SCRIPTS, "launch/common.sh"], cwd=repo,
-                          capture_output=True, text=True, check=False)
+  result = subprocess.run(
+    [_shellcheck(), "--external-sources", *SCRIPTS, "launch/common.sh"],
+    cwd=repo,
+    capture_output=True,
+    text=True,
+    check=False,
+  )
   assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -8,15 +8,19 @@ import shutil
 import pytest
 
 SCRIPT = "launch/slurm_gpu.sbatch"
-TRAIN_ARGS = ("--config", "configs/dpdd.py", "--workdir", "/shared/runs/dpdd",
-              "--config.data_dir=/shared/tensorflow_datasets")
+TRAIN_ARGS = (
+  "--config",
+  "configs/dpdd.py",
+  "--workdir",
+  "/shared/runs/dpdd",
+  "--config.data_dir=/shared/tensorflow_datasets",
+)
 
 
 @pytest.fixture
 def job_env(launch_env):
   """Variables of a 2-node SLURM job with 4 GPUs and 32 CPUs on each node."""
-  return dict(launch_env, SLURM_JOB_ID="4242", SLURM_JOB_NUM_NODES="2", SLURM_GPUS_ON_NODE="4",
-              SLURM_CPUS_ON_NODE="32")
+  return dict(launch_env, SLURM_JOB_ID="4242", SLURM_JOB_NUM_NODES="2", SLURM_GPUS_ON_NODE="4", SLURM_CPUS_ON_NODE="32")
 
 
 def _tasks(launch_env):
@@ -36,27 +40,45 @@ def test_dry_run_outside_a_job_prints_the_srun_command(repo, run_script, launch_
   lines = result.stdout.splitlines()
   assert lines[0] == "# ifan_jax: 4 node(s) x 8 GPU(s), 32 process(es), one per gpu"
   assert shlex.split(lines[1]) == ["cd", str(repo)]
-  assert shlex.split(lines[2]) == ["srun", "--nodes=4", "--ntasks-per-node=8", "--kill-on-bad-exit=1",
-                                   "launch/slurm_task.sh", "--per_gpu", "8", "--", "python3", "-m",
-                                   "ifan_jax.train", *TRAIN_ARGS]
+  assert shlex.split(lines[2]) == [
+    "srun",
+    "--nodes=4",
+    "--ntasks-per-node=8",
+    "--kill-on-bad-exit=1",
+    "launch/slurm_task.sh",
+    "--per_gpu",
+    "8",
+    "--",
+    "python3",
+    "-m",
+    "ifan_jax.train",
+    *TRAIN_ARGS,
+  ]
 
 
 def test_dry_run_per_node_with_a_port(repo, run_script):
-  result = run_script(repo / SCRIPT, "--dry-run", "--per_node", "--nodes", 2, "--gpus_per_node", 4,
-                      "--port", 5555, "--", *TRAIN_ARGS)
+  result = run_script(
+    repo / SCRIPT, "--dry-run", "--per_node", "--nodes", 2, "--gpus_per_node", 4, "--port", 5555, "--", *TRAIN_ARGS
+  )
   assert result.returncode == 0, result.stderr
   lines = result.stdout.splitlines()
   assert lines[0] == "# ifan_jax: 2 node(s) x 4 GPU(s), 2 process(es), one per node"
   assert lines[2] == "export JAX_COORDINATOR_PORT=5555"
-  assert shlex.split(lines[3])[:7] == ["srun", "--nodes=2", "--ntasks-per-node=1", "--kill-on-bad-exit=1",
-                                       "launch/slurm_task.sh", "--per_node", "4"]
+  assert shlex.split(lines[3])[:7] == [
+    "srun",
+    "--nodes=2",
+    "--ntasks-per-node=1",
+    "--kill-on-bad-exit=1",
+    "launch/slurm_task.sh",
+    "--per_node",
+    "4",
+  ]
 
 
 def test_one_process_per_gpu_drives_gpu_local_id(repo, run_script, job_env):
   result = run_script(repo / SCRIPT, "--", *TRAIN_ARGS, env=job_env)
   assert result.returncode == 0, result.stderr
-  assert _srun(job_env)["options"] == ["--nodes=2", "--ntasks-per-node=4", "--kill-on-bad-exit=1",
-                                       "--cpus-per-task=8"]
+  assert _srun(job_env)["options"] == ["--nodes=2", "--ntasks-per-node=4", "--kill-on-bad-exit=1", "--cpus-per-task=8"]
   tasks = _tasks(job_env)
   assert len(tasks) == 8
   for rank, task in enumerate(tasks):
@@ -112,13 +134,16 @@ def test_runs_from_slurms_copy_of_the_script(repo, run_script, job_env, tmp_path
   assert f"{tmp_path} is not the ifan_jax repository" in elsewhere.stderr
 
 
-@pytest.mark.parametrize("args, message", [
+@pytest.mark.parametrize(
+  "args, message",
+  [
     (("--", *TRAIN_ARGS), "not inside a SLURM job: submit with sbatch, or use --dry-run"),
     (("--dry-run", "--gpus_per_node", "8", "--", *TRAIN_ARGS), "not inside a SLURM job: pass --nodes"),
     (("--dry-run", "--nodes", "2", "--", *TRAIN_ARGS), "cannot tell how many GPUs a node has"),
     (("--dry-run", "--nodes", "0", "--gpus_per_node", "8", "--", "x"), "--nodes must be a positive integer"),
     (("--dry-run", "--nodes", "1", "--gpus_per_node", "8"), "no training arguments after --"),
-])
+  ],
+)
 def test_bad_arguments_are_errors(repo, run_script, args, message):
   result = run_script(repo / SCRIPT, *args)
   assert result.returncode == 2

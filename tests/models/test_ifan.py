@@ -57,7 +57,8 @@ def test_inference_clips_and_training_does_not():
   variables = {"params": xavier_params(TINY)}
   # Scale the output conv so that the residual certainly leaves [0, 1].
   variables = jax.tree_util.tree_map_with_path(
-      lambda p, v: v * 100 if "out_res" in jax.tree_util.keystr(p) else v, variables)
+    lambda p, v: v * 100 if "out_res" in jax.tree_util.keystr(p) else v, variables
+  )
   apply = jax.jit(model.apply, static_argnames="train")
   raw = apply(variables, blurred, right, left, train=True)["result"]
   clipped = apply(variables, blurred)["result"]
@@ -75,8 +76,9 @@ def test_fused_and_materialised_filter_heads_agree():
 
 def test_filter_predictor_uses_its_own_init_gain():
   predictor = FilterPredictor(TINY.replace(filter_init_gain=3.0))
-  params = predictor.init(jax.random.key(0), jnp.zeros((1, 2, 2, TINY.ch4)),
-                          method=lambda m, x: m.filters(m(x)))["params"]
+  params = predictor.init(jax.random.key(0), jnp.zeros((1, 2, 2, TINY.ch4)), method=lambda m, x: m.filters(m(x)))[
+    "params"
+  ]
   head = params["head"]["kernel"]
   bound = 3.0 * np.sqrt(6 / (head.shape[2] + head.shape[3]))
   assert bound * 0.9 < np.abs(head).max() <= bound

@@ -11,9 +11,11 @@ from jax.test_util import check_grads
 from ifan_jax import ops
 from tests.conftest import load_npz
 
-MODES = {"out_compat": dict(compat=True, act_last=True),
-         "out_compat_noact": dict(compat=True, act_last=False),
-         "out_fixed": dict(compat=False, act_last=True)}
+MODES = {
+  "out_compat": dict(compat=True, act_last=True),
+  "out_compat_noact": dict(compat=True, act_last=False),
+  "out_fixed": dict(compat=False, act_last=True),
+}
 
 
 def _golden_cases(golden_dir):
@@ -27,8 +29,9 @@ def _golden_cases(golden_dir):
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_matches_golden(golden_dir, impl, mode):
   for tag, n, k, data in _golden_cases(golden_dir):
-    out = ops.iac(data[f"{tag}_features"], data[f"{tag}_filters"], iterations=n, filter_size=k,
-                  impl=impl, **MODES[mode])
+    out = ops.iac(
+      data[f"{tag}_features"], data[f"{tag}_filters"], iterations=n, filter_size=k, impl=impl, **MODES[mode]
+    )
     np.testing.assert_allclose(out, data[f"{tag}_{mode}"], atol=1e-5, err_msg=tag)
 
 
@@ -44,14 +47,18 @@ def _random_inputs(key, b=1, h=5, w=6, c=2, n=3, k=3):
 def test_xla_matches_reference(compat, k):
   features, filters = _random_inputs(jax.random.key(k), b=2, h=7, w=9, c=3, n=4, k=k)
   kwargs = dict(iterations=4, filter_size=k, compat=compat)
-  np.testing.assert_allclose(ops.iac(features, filters, impl="xla", **kwargs),
-                             ops.iac_reference(features, filters, **kwargs), atol=1e-5)
+  np.testing.assert_allclose(
+    ops.iac(features, filters, impl="xla", **kwargs), ops.iac_reference(features, filters, **kwargs), atol=1e-5
+  )
 
 
 def test_single_iteration_matches_reference():
   features, filters = _random_inputs(jax.random.key(0), n=1)
-  np.testing.assert_allclose(ops.iac(features, filters, iterations=1, filter_size=3),
-                             ops.iac_reference(features, filters, iterations=1, filter_size=3), atol=1e-6)
+  np.testing.assert_allclose(
+    ops.iac(features, filters, iterations=1, filter_size=3),
+    ops.iac_reference(features, filters, iterations=1, filter_size=3),
+    atol=1e-6,
+  )
 
 
 @pytest.mark.parametrize("compat", [False, True])
@@ -63,8 +70,11 @@ def test_fused_head_matches_materialised_filters(compat):
   kernel = 0.1 * jax.random.normal(keys[2], (d, ops.FilterLayout(c, n, k).total))
   bias = 0.1 * jax.random.normal(keys[3], (ops.FilterLayout(c, n, k).total,))
   kwargs = dict(iterations=n, filter_size=k, compat=compat)
-  np.testing.assert_allclose(ops.iac_fused(features, predictor_features, kernel, bias, **kwargs),
-                             ops.iac(features, predictor_features @ kernel + bias, **kwargs), atol=1e-5)
+  np.testing.assert_allclose(
+    ops.iac_fused(features, predictor_features, kernel, bias, **kwargs),
+    ops.iac(features, predictor_features @ kernel + bias, **kwargs),
+    atol=1e-5,
+  )
 
 
 @pytest.mark.parametrize("compat", [False, True])
@@ -79,14 +89,18 @@ def test_compiled_program_does_not_grow_with_iterations():
     features, filters = _random_inputs(jax.random.key(0), n=n)
     jaxpr = jax.make_jaxpr(lambda a, b: ops.iac(a, b, iterations=n, filter_size=3))(features, filters)
     return len(str(jaxpr).splitlines())
+
   assert size(3) == size(44)
 
 
-@pytest.mark.parametrize("change, message", [
+@pytest.mark.parametrize(
+  "change, message",
+  [
     (dict(filter_size=4), "positive odd"),
     (dict(iterations=0), "at least 1"),
     (dict(iterations=5), "N=5, k=3 and C=2 need"),
-])
+  ],
+)
 def test_bad_arguments_are_explained(change, message):
   features, filters = _random_inputs(jax.random.key(0))
   kwargs = dict(iterations=3, filter_size=3) | change

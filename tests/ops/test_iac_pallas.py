@@ -24,8 +24,7 @@ TRITON_CALL = "__gpu$xla.gpu.triton"
 def random_inputs(seed, batch, height, width, channels, iterations, filter_size):
   rng = np.random.default_rng(seed)
   features = rng.normal(size=(batch, height, width, channels)).astype(np.float32)
-  filters = 0.3 * rng.normal(size=(batch, height, width,
-                                   ops.FilterLayout(channels, iterations, filter_size).total))
+  filters = 0.3 * rng.normal(size=(batch, height, width, ops.FilterLayout(channels, iterations, filter_size).total))
   cotangent = rng.normal(size=features.shape).astype(np.float32)
   return jnp.asarray(features), jnp.asarray(filters, jnp.float32), jnp.asarray(cotangent)
 
@@ -47,25 +46,41 @@ def assert_close(actual, expected, what):
 # Each factor (k, compat, act_last, batch, channel tiling, tiles that overhang the image) takes
 # both values somewhere; 9x11 is divided by no tile height or width used here.
 CASES = [
-    dict(filter_size=3, compat=False, act_last=True, batch=2, channels=2, blocks=IACBlockSizes()),
-    dict(filter_size=3, compat=True, act_last=False, batch=1, channels=3,
-         blocks=IACBlockSizes(block_h=2, block_w=4, block_c=2)),
-    dict(filter_size=5, compat=False, act_last=False, batch=1, channels=3,
-         blocks=IACBlockSizes(block_h=8, block_w=2, block_c=2)),
-    dict(filter_size=5, compat=True, act_last=True, batch=2, channels=2,
-         blocks=IACBlockSizes(block_h=16, block_w=16)),
+  dict(filter_size=3, compat=False, act_last=True, batch=2, channels=2, blocks=IACBlockSizes()),
+  dict(
+    filter_size=3,
+    compat=True,
+    act_last=False,
+    batch=1,
+    channels=3,
+    blocks=IACBlockSizes(block_h=2, block_w=4, block_c=2),
+  ),
+  dict(
+    filter_size=5,
+    compat=False,
+    act_last=False,
+    batch=1,
+    channels=3,
+    blocks=IACBlockSizes(block_h=8, block_w=2, block_c=2),
+  ),
+  dict(filter_size=5, compat=True, act_last=True, batch=2, channels=2, blocks=IACBlockSizes(block_h=16, block_w=16)),
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"k{c['filter_size']}-compat{c['compat']}-"
-                         f"act{c['act_last']}-b{c['batch']}-c{c['channels']}")
+@pytest.mark.parametrize(
+  "case",
+  CASES,
+  ids=lambda c: f"k{c['filter_size']}-compat{c['compat']}-act{c['act_last']}-b{c['batch']}-c{c['channels']}",
+)
 def test_forward_and_gradients_match_reference(case):
   iterations = 3
-  kwargs = dict(iterations=iterations, filter_size=case["filter_size"], compat=case["compat"],
-                act_last=case["act_last"])
+  kwargs = dict(
+    iterations=iterations, filter_size=case["filter_size"], compat=case["compat"], act_last=case["act_last"]
+  )
   inputs = random_inputs(0, case["batch"], 9, 11, case["channels"], iterations, case["filter_size"])
-  pallas = value_and_grads(functools.partial(ops.iac, impl="pallas", interpret=True,
-                                             block_sizes=case["blocks"], **kwargs), *inputs)
+  pallas = value_and_grads(
+    functools.partial(ops.iac, impl="pallas", interpret=True, block_sizes=case["blocks"], **kwargs), *inputs
+  )
   reference = value_and_grads(functools.partial(ops.iac_reference, **kwargs), *inputs)
   for what, actual, expected in zip(("output", "features grad", "filters grad"), pallas, reference):
     assert_close(actual, expected, what)
@@ -77,8 +92,7 @@ def test_forward_and_gradients_match_reference(case):
 def test_reference_backward_option():
   kwargs = dict(iterations=2, filter_size=3, compat=False, act_last=True)
   inputs = random_inputs(1, 1, 5, 7, 2, 2, 3)
-  pallas = value_and_grads(functools.partial(iac_pallas, interpret=True, backward="reference", **kwargs),
-                           *inputs)
+  pallas = value_and_grads(functools.partial(iac_pallas, interpret=True, backward="reference", **kwargs), *inputs)
   reference = value_and_grads(functools.partial(ops.iac_reference, **kwargs), *inputs)
   for what, actual, expected in zip(("output", "features grad", "filters grad"), pallas, reference):
     assert_close(actual, expected, what)
@@ -86,17 +100,25 @@ def test_reference_backward_option():
 
 def test_golden_pytorch_outputs(golden_dir):
   golden = load_npz(golden_dir / "iac_io.npz")
-  options = {"compat": dict(compat=True), "compat_noact": dict(compat=True, act_last=False),
-             "fixed": dict(compat=False)}
+  options = {
+    "compat": dict(compat=True),
+    "compat_noact": dict(compat=True, act_last=False),
+    "fixed": dict(compat=False),
+  }
   for tag in sorted(key.rsplit("_features", 1)[0] for key in golden if key.endswith("_features")):
     iterations, filter_size = map(int, re.search(r"_N(\d+)_k(\d+)$", tag).groups())
 
-    @jax.jit
-    def run(features, filters):
-      return {name: ops.iac(features, filters, iterations=iterations, filter_size=filter_size,
-                            impl="pallas", interpret=True, **option) for name, option in options.items()}
+    @functools.partial(jax.jit, static_argnames=("iterations", "filter_size"))
+    def run(features, filters, iterations, filter_size):
+      return {
+        name: ops.iac(
+          features, filters, iterations=iterations, filter_size=filter_size, impl="pallas", interpret=True, **option
+        )
+        for name, option in options.items()
+      }
 
-    for name, out in run(golden[f"{tag}_features"], golden[f"{tag}_filters"]).items():
+    outputs = run(golden[f"{tag}_features"], golden[f"{tag}_filters"], iterations, filter_size)
+    for name, out in outputs.items():
       assert_close(out, golden[f"{tag}_out_{name}"], f"{tag} {name}")
 
 
@@ -170,8 +192,9 @@ def test_compiled_kernel_on_this_backend():
       value_and_grads(pallas, *inputs)
     return
   reference = value_and_grads(functools.partial(ops.iac_reference, **kwargs), *inputs)
-  for what, actual, expected in zip(("output", "features grad", "filters grad"),
-                                    value_and_grads(pallas, *inputs), reference):
+  for what, actual, expected in zip(
+    ("output", "features grad", "filters grad"), value_and_grads(pallas, *inputs), reference
+  ):
     assert_close(actual, expected, what)
 
 
@@ -223,8 +246,9 @@ def test_shape_errors_name_the_values():
   with pytest.raises(ValueError, match=r"head slab \(1, 5, 7, 9\) .* needs 14 channels"):
     iac_step_pallas(features, jnp.zeros((1, 5, 7, 9)), filter_size=3, compat=False, act=True, interpret=True)
   with pytest.raises(ValueError, match=r"features must be floating point"):
-    iac_pallas(jnp.zeros((1, 5, 7, 2), jnp.int32), jnp.zeros((1, 5, 7, 28)), iterations=2, filter_size=3,
-               interpret=True)
+    iac_pallas(
+      jnp.zeros((1, 5, 7, 2), jnp.int32), jnp.zeros((1, 5, 7, 28)), iterations=2, filter_size=3, interpret=True
+    )
   with pytest.raises(ValueError, match=r"Unknown IAC backward 'fast'"):
     iac_pallas(features, jnp.zeros((1, 5, 7, 28)), iterations=2, filter_size=3, backward="fast")
 

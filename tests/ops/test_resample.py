@@ -18,8 +18,9 @@ def _nhwc(t):
 
 def test_area_and_nearest_downsample_match_torch_interpolate():
   x = np.random.default_rng(0).random((2, 16, 24, 3), dtype=np.float32)
-  np.testing.assert_allclose(ops.area_downsample(x, 8), _nhwc(F.interpolate(_nchw(x), scale_factor=1 / 8,
-                                                                             mode="area")), atol=1e-6)
+  np.testing.assert_allclose(
+    ops.area_downsample(x, 8), _nhwc(F.interpolate(_nchw(x), scale_factor=1 / 8, mode="area")), atol=1e-6
+  )
   np.testing.assert_array_equal(ops.nearest_downsample(x, 8), _nhwc(F.interpolate(_nchw(x), scale_factor=1 / 8)))
 
 
@@ -35,8 +36,9 @@ def test_warp_matches_grid_sample_with_align_corners():
   h, w = image.shape[1:3]
   gx = torch.linspace(-1, 1, w).view(1, 1, w).expand(2, h, w) + _nchw(disparity)[:, 0] / ((w - 1) / 2)
   gy = torch.linspace(-1, 1, h).view(1, h, 1).expand(2, h, w)
-  expected = F.grid_sample(_nchw(image), torch.stack([gx, gy], -1), mode="bilinear", padding_mode="zeros",
-                           align_corners=True)
+  expected = F.grid_sample(
+    _nchw(image), torch.stack([gx, gy], -1), mode="bilinear", padding_mode="zeros", align_corners=True
+  )
   np.testing.assert_allclose(ops.warp_horizontal(image, disparity), _nhwc(expected), atol=1e-5)
 
 

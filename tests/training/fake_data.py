@@ -16,7 +16,7 @@ KEYS = ("blurred", "left", "right", "sharp")
 def _blur(image):
   padded = np.pad(image, ((1, 1), (1, 1), (0, 0)), mode="edge")
   h, w = image.shape[:2]
-  return sum(padded[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)) / 9
+  return sum(padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)) / 9
 
 
 def example(seed, step, index, size):
@@ -24,8 +24,12 @@ def example(seed, step, index, size):
   rng = np.random.default_rng([seed, step, index])
   sharp = _blur(rng.random((size, size, 3))).astype(np.float32)
   blurred = _blur(_blur(sharp)).astype(np.float32)
-  return {"blurred": blurred, "left": np.roll(blurred, 1, axis=1), "right": np.roll(blurred, -1, axis=1),
-          "sharp": sharp}
+  return {
+    "blurred": blurred,
+    "left": np.roll(blurred, 1, axis=1),
+    "right": np.roll(blurred, -1, axis=1),
+    "sharp": sharp,
+  }
 
 
 class FakeTrainIterator:
@@ -80,8 +84,7 @@ class FakeDatasets:
     if split not in self.splits:
       raise ValueError(f"dataset {dataset!r} has no split {split!r}; it has {', '.join(self.splits)}.")
 
-  def train_iterator(self, *, dataset, data_dir, split, crop_size, batch_size, seed, num_workers,
-                     in_memory, augment):
+  def train_iterator(self, *, dataset, data_dir, split, crop_size, batch_size, seed, num_workers, in_memory, augment):
     del data_dir, num_workers, in_memory, augment
     self._check_split(dataset, split)
     return FakeTrainIterator(batch_size=batch_size, crop_size=crop_size, seed=seed, **self.injections)

@@ -15,7 +15,7 @@ import pytest
 from ifan_jax import Deblurrer
 from ifan_jax.io import run_dir
 from ifan_jax.io.run_dir import CheckpointError
-from ifan_jax.training import checkpoints, loop
+from ifan_jax.training import loop
 from ifan_jax.training.checkpoints import PipelineRestore, PipelineStateHandler, TrainingCheckpoints
 from tests.training.conftest import tiny_config
 from tests.training.fake_data import FakeDatasets
@@ -138,8 +138,10 @@ def test_no_readable_checkpoint_is_one_clear_error(tmp_path, unraisable):
     loop.train_and_evaluate(tiny_config(total_steps=6), tmp_path, datasets=FakeDatasets())
   message = str(failure.value)
   assert message.startswith(f"No checkpoint in {saves_dir} can be read: step 4: ValueError: ")
-  assert (f"; step 2: FileNotFoundError: No input-pipeline state for process 0: "
-          f"{saves_dir / '2' / 'pipeline' / 'process_0.json'} is missing") in message
+  assert (
+    f"; step 2: FileNotFoundError: No input-pipeline state for process 0: "
+    f"{saves_dir / '2' / 'pipeline' / 'process_0.json'} is missing"
+  ) in message
   assert "new --workdir" in message and "tensorstore_spec" not in message
   assert (tmp_path / "metrics.jsonl").read_text() == metrics_before
   assert _step_dirs(saves_dir) == [2, 4]  # Nothing moved when nothing could be restored.
@@ -168,8 +170,9 @@ def test_a_lost_pipeline_file_is_called_missing_not_another_process_count(tmp_pa
   directory = _pipeline_dir(tmp_path, 0)
   # Process 1's file lost in a two-process checkpoint resumed by two processes.
   assert _restore_as(monkeypatch, directory, 1, 2, saved_count=2) == (
-      f"No input-pipeline state for process 1: {directory / 'process_1.json'} is missing (the folder holds "
-      "process_0.json): the file was lost.")
+    f"No input-pipeline state for process 1: {directory / 'process_1.json'} is missing (the folder holds "
+    "process_0.json): the file was lost."
+  )
   (directory / "process_0.json").unlink()
   for saved_count in (1, None):  # None: a checkpoint from before meta recorded the count.
     message = _restore_as(monkeypatch, directory, 0, 1, saved_count)
@@ -180,6 +183,7 @@ def test_a_pipeline_file_of_another_process_count_says_so(tmp_path, monkeypatch)
   directory = _pipeline_dir(tmp_path, 0)
   for saved_count in (1, None):  # None: the files present stand for the count.
     message = _restore_as(monkeypatch, directory, 1, 2, saved_count)
-    assert message.endswith("the checkpoint was written by a run of 1 process and this run has 2: resume it "
-                            "with 1 process.")
+    assert message.endswith(
+      "the checkpoint was written by a run of 1 process and this run has 2: resume it with 1 process."
+    )
   assert "run of 4 processes and this run has 2" in _restore_as(monkeypatch, directory, 1, 2, saved_count=4)

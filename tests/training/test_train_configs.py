@@ -49,8 +49,7 @@ def test_reference_variants():
 
 def test_overrides_apply_and_a_misspelt_field_is_an_error():
   path = ROOT / "configs" / "synthetic.py"
-  config = _parse(f"--config={path}", "--config.total_steps=7", "--config.model.channels=4",
-                  "--config.data_dir=/data")
+  config = _parse(f"--config={path}", "--config.total_steps=7", "--config.model.channels=4", "--config.data_dir=/data")
   assert (config.total_steps, config.model.channels, config.data_dir) == (7, 4, "/data")
   with pytest.raises(AttributeError, match="Did you mean .total_steps. instead of .totl_steps."):
     _parse(f"--config={path}", "--config.totl_steps=7")
@@ -59,13 +58,16 @@ def test_overrides_apply_and_a_misspelt_field_is_an_error():
 
 
 def test_configs_load_from_any_working_directory_without_path_tricks(tmp_path):
-  script = ("import sys\nimport importlib.util as u\n"
-            "for path in sys.argv[1:]:\n"
-            "  spec = u.spec_from_file_location('c', path); m = u.module_from_spec(spec); spec.loader.exec_module(m)\n"
-            "  print(m.get_config().dataset)")
+  script = (
+    "import sys\nimport importlib.util as u\n"
+    "for path in sys.argv[1:]:\n"
+    "  spec = u.spec_from_file_location('c', path); m = u.module_from_spec(spec); spec.loader.exec_module(m)\n"
+    "  print(m.get_config().dataset)"
+  )
   paths = [str(ROOT / "configs" / f"{name}.py") for name in CONFIGS]
-  done = subprocess.run([sys.executable, "-c", script, *paths], cwd=tmp_path, capture_output=True, text=True,
-                        check=False)
+  done = subprocess.run(
+    [sys.executable, "-c", script, *paths], cwd=tmp_path, capture_output=True, text=True, check=False
+  )
   assert done.returncode == 0, done.stderr
   assert done.stdout.split() == ["dpdd", "dpdd/16bit", "dpdd", "synthetic_dp"]
   for path in paths:

@@ -5,8 +5,13 @@ import pytest
 
 from ifan_jax.training import distributed
 
-SLURM_TWO_TASKS = {"SLURM_JOB_ID": "7", "SLURM_STEP_NODELIST": "node[1-2]", "SLURM_NTASKS": "2",
-                   "SLURM_PROCID": "1", "SLURM_LOCALID": "0"}
+SLURM_TWO_TASKS = {
+  "SLURM_JOB_ID": "7",
+  "SLURM_STEP_NODELIST": "node[1-2]",
+  "SLURM_NTASKS": "2",
+  "SLURM_PROCID": "1",
+  "SLURM_LOCALID": "0",
+}
 
 
 @pytest.fixture

@@ -39,8 +39,15 @@ def test_tiny_run_writes_metrics_checkpoints_and_logs_and_loads_for_inference(tm
   lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
   train_steps = [line["step"] for line in lines if "loss/total" in line]
   assert train_steps == [1, 2, 3, 4]
-  assert {"loss/deblur", "loss/disparity", "loss/reblur", "train/grad_norm", "train/learning_rate",
-          "train/steps_per_sec", "train/examples_per_sec"} <= set(lines[0])
+  assert {
+    "loss/deblur",
+    "loss/disparity",
+    "loss/reblur",
+    "train/grad_norm",
+    "train/learning_rate",
+    "train/steps_per_sec",
+    "train/examples_per_sec",
+  } <= set(lines[0])
   assert [line["step"] for line in lines if "eval/psnr" in line] == [2, 4]
   assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
   assert sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit()) == [2, 4]
@@ -49,8 +56,10 @@ def test_tiny_run_writes_metrics_checkpoints_and_logs_and_loads_for_inference(tm
   # Deblurrer loads the run's latest checkpoint from the workdir, and the best from best/.
   best_step = int(next((tmp_path / "best").glob("[0-9]*")).name)
   assert written["best_psnr"] == max(line["eval/psnr"] for line in lines if "eval/psnr" in line)
-  for path, run_dir, step in ((tmp_path, tmp_path / "checkpoints", 4), (tmp_path / "best", tmp_path / "best",
-                                                                        best_step)):
+  for path, run_dir, step in (
+    (tmp_path, tmp_path / "checkpoints", 4),
+    (tmp_path / "best", tmp_path / "best", best_step),
+  ):
     deblurrer = Deblurrer.from_checkpoint(path)
     assert deblurrer.config == IFANConfig(channels=4, iterations=2, res_num=1, reblur_iterations=2)
     _assert_trees_equal(deblurrer.variables["params"], _params(run_dir, step)["network"])

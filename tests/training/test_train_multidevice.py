@@ -19,8 +19,12 @@ import orbax.checkpoint as ocp
 
 TESTS = pathlib.Path(__file__).resolve().parent
 ROOT = TESTS.parents[1]
-TRAIN_ARGS = [f"--config={TESTS / 'tiny_config.py'}", "--config.total_steps=2", "--config.eval_every_steps=100",
-              "--config.checkpoint_every_steps=100"]
+TRAIN_ARGS = [
+  f"--config={TESTS / 'tiny_config.py'}",
+  "--config.total_steps=2",
+  "--config.eval_every_steps=100",
+  "--config.checkpoint_every_steps=100",
+]
 FAKE_TRAIN = [sys.executable, "-m", "tests.training.train_on_fake_data"]
 TIMEOUT_S = 600
 
@@ -32,20 +36,26 @@ def _env(devices):
 
 
 def _start_single(workdir, devices):
-  return subprocess.Popen(FAKE_TRAIN + TRAIN_ARGS + [f"--workdir={workdir}"], env=_env(devices), cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+  return subprocess.Popen(
+    FAKE_TRAIN + TRAIN_ARGS + [f"--workdir={workdir}"],
+    env=_env(devices),
+    cwd=ROOT,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.STDOUT,
+    text=True,
+  )
 
 
 def _stand_in_python(folder):
   """A `python` that runs `-m ifan_jax.train ARGS` as `-m tests.training.train_on_fake_data ARGS`."""
   path = folder / "python"
-  path.write_text(f'''#!/bin/sh
+  path.write_text(f"""#!/bin/sh
 if [ "$1" = -m ] && [ "$2" = ifan_jax.train ]; then
   shift 2
   exec {" ".join(FAKE_TRAIN)} "$@"
 fi
 exec {sys.executable} "$@"
-''')
+""")
   path.chmod(0o755)
   return path
 
@@ -72,9 +82,25 @@ def _start_two_processes(tmp_path, log_dir, *args):
   """Two processes of 2 devices each, started by launch/local_multiprocess.sh."""
   env = dict(_env(1), PYTHON=str(_stand_in_python(tmp_path)))
   return subprocess.Popen(
-      ["bash", str(ROOT / "launch" / "local_multiprocess.sh"), "--num_processes", "2", "--devices_per_process",
-       "2", "--log_dir", str(log_dir), "--"] + TRAIN_ARGS + list(args),
-      env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    [
+      "bash",
+      str(ROOT / "launch" / "local_multiprocess.sh"),
+      "--num_processes",
+      "2",
+      "--devices_per_process",
+      "2",
+      "--log_dir",
+      str(log_dir),
+      "--",
+    ]
+    + TRAIN_ARGS
+    + list(args),
+    env=env,
+    cwd=ROOT,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.STDOUT,
+    text=True,
+  )
 
 
 def test_pmap_over_4_devices_and_2_processes_match_1_device(tmp_path):

@@ -5,12 +5,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from tests.training.conftest import tiny_config
 from ifan_jax.training import optim
+from tests.training.conftest import tiny_config
 
 
-def reference_updates(grads, params, steps, *, lr, decay_steps, decay_rate, b1, b2, eps, threshold,
-                      weight_decay, clip):
+def reference_updates(grads, params, steps, *, lr, decay_steps, decay_rate, b1, b2, eps, threshold, weight_decay, clip):
   """RAdam (Liu et al. 2020) in numpy, step by step, as the reference trainer configures it."""
   m = np.zeros_like(params)
   v = np.zeros_like(params)
@@ -34,8 +33,9 @@ def reference_updates(grads, params, steps, *, lr, decay_steps, decay_rate, b1, 
 
 
 def test_optimizer_matches_hand_written_radam_on_a_quadratic():
-  config = tiny_config(learning_rate=0.05, lr_decay_steps=(4, 8), lr_decay_rate=0.5, weight_decay=0.1,
-                       grad_clip_norm=2.0)
+  config = tiny_config(
+    learning_rate=0.05, lr_decay_steps=(4, 8), lr_decay_rate=0.5, weight_decay=0.1, grad_clip_norm=2.0
+  )
   rng = np.random.default_rng(0)
   a = rng.normal(size=(6, 5)).astype(np.float64)
   b = rng.normal(size=6)
@@ -45,8 +45,20 @@ def test_optimizer_matches_hand_written_radam_on_a_quadratic():
     return a.T @ (a @ p - b)
 
   # 12 steps: the first 5 are momentum steps (rho_t < 5), the rest rectified; both decays pass.
-  expected = reference_updates(grads, params0, 12, lr=0.05, decay_steps=(4, 8), decay_rate=0.5, b1=0.9,
-                               b2=0.999, eps=1e-8, threshold=5.0, weight_decay=0.1, clip=2.0)
+  expected = reference_updates(
+    grads,
+    params0,
+    12,
+    lr=0.05,
+    decay_steps=(4, 8),
+    decay_rate=0.5,
+    b1=0.9,
+    b2=0.999,
+    eps=1e-8,
+    threshold=5.0,
+    weight_decay=0.1,
+    clip=2.0,
+  )
   # In float64: in float32, rho_t - 4 near the threshold loses digits to cancellation.
   with jax.enable_x64(True):
     tx = optim.make_optimizer(config)

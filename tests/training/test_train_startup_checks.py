@@ -16,8 +16,11 @@ def _snapshot(workdir):
 
   Leaves out `.lock`, which every start rewrites while it holds the workdir.
   """
-  return {str(p.relative_to(workdir)): (p.stat().st_size, p.stat().st_mtime_ns)
-          for p in workdir.rglob("*") if p.is_file() and p.name != loop.LOCK_FILE}
+  return {
+    str(p.relative_to(workdir)): (p.stat().st_size, p.stat().st_mtime_ns)
+    for p in workdir.rglob("*")
+    if p.is_file() and p.name != loop.LOCK_FILE
+  }
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +42,10 @@ def test_a_misspelt_eval_split_fails_before_the_first_step(tmp_path):
 def test_an_unwritable_checkpoint_folder_fails_before_the_first_step(two_step_run):
   before = _snapshot(two_step_run)
   folder = two_step_run / "checkpoints"
-  with immutable(folder), pytest.raises(OSError, match=f"Cannot write in {folder} .*Operation not permitted.*"
-                                                    "writable --workdir"):
+  with (
+    immutable(folder),
+    pytest.raises(OSError, match=f"Cannot write in {folder} .*Operation not permitted.*writable --workdir"),
+  ):
     loop.train_and_evaluate(tiny_config(), two_step_run, datasets=FakeDatasets())
   assert _snapshot(two_step_run) == before
 
@@ -57,7 +62,8 @@ def test_a_failing_validation_keeps_the_checkpoint_of_its_step(tmp_path, monkeyp
     with pytest.raises(RuntimeError, match="validation broke") as early:
       loop.train_and_evaluate(tiny_config(eval_every_steps=1), tmp_path / "early", datasets=FakeDatasets())
   assert failure.value.__notes__ == [
-      "Validation at step 2 failed; the latest checkpoint (step 2) is kept and resumes the run."]
+    "Validation at step 2 failed; the latest checkpoint (step 2) is kept and resumes the run."
+  ]
   assert early.value.__notes__ == ["Validation at step 1 failed; no checkpoint was saved yet."]
   assert TrainingCheckpoints(workdir, keep=3).latest_step() == 2
   assert loop.train_and_evaluate(tiny_config(), workdir, datasets=FakeDatasets())["step"] == 4
@@ -70,9 +76,10 @@ def test_resuming_with_another_model_config_is_refused_before_the_workdir_change
   with pytest.raises(ValueError) as failure:
     loop.train_and_evaluate(config, two_step_run, datasets=FakeDatasets())
   assert str(failure.value) == (
-      f"Cannot resume from {two_step_run / 'checkpoints' / '2'} with another model config: model.channels=4 in "
-      "the checkpoint, 8 now; model.res_num=1 in the checkpoint, 2 now. Use a new --workdir, or the original "
-      "values.")
+    f"Cannot resume from {two_step_run / 'checkpoints' / '2'} with another model config: model.channels=4 in "
+    "the checkpoint, 8 now; model.res_num=1 in the checkpoint, 2 now. Use a new --workdir, or the original "
+    "values."
+  )
   assert _snapshot(two_step_run) == before
 
 

@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ifan_jax.training import optim, step as step_lib
+from ifan_jax.training import optim
+from ifan_jax.training import step as step_lib
 from tests.training.conftest import tiny_config
 from tests.training.fake_data import FakeTrainIterator
 
@@ -25,15 +26,23 @@ def test_step_updates_float32_parameters_and_reports_metrics(dtype):
   assert {leaf.dtype for leaf in jax.tree.leaves(new_state.params)} == {jnp.dtype(jnp.float32)}
   assert set(new_state.params) == {"network", "reblur"}
   metrics = {name: float(value) for name, value in metrics.items()}  # scalars, averaged over devices
-  assert set(metrics) == {"loss/deblur", "loss/disparity", "loss/reblur", "loss/total", "train/grad_norm",
-                          "train/learning_rate"}
+  assert set(metrics) == {
+    "loss/deblur",
+    "loss/disparity",
+    "loss/reblur",
+    "loss/total",
+    "train/grad_norm",
+    "train/learning_rate",
+  }
   assert metrics["loss/total"] == pytest.approx(
-      metrics["loss/deblur"] + metrics["loss/disparity"] + metrics["loss/reblur"], rel=1e-5)
+    metrics["loss/deblur"] + metrics["loss/disparity"] + metrics["loss/reblur"], rel=1e-5
+  )
   assert metrics["train/learning_rate"] == pytest.approx(config.learning_rate)
   assert np.isfinite(metrics["train/grad_norm"]) and metrics["train/grad_norm"] > 0
   for part in ("network", "reblur"):
-    changed = jax.tree.leaves(jax.tree.map(lambda a, b: not np.array_equal(a, b[0]), state.params[part],
-                                           jax.device_get(new_state.params[part])))
+    changed = jax.tree.leaves(
+      jax.tree.map(lambda a, b: not np.array_equal(a, b[0]), state.params[part], jax.device_get(new_state.params[part]))
+    )
     assert np.mean(changed) > 0.9, part
 
 
@@ -44,7 +53,8 @@ def test_without_auxiliary_losses_only_the_network_trains():
   assert set(state.params) == {"network"}
   batch = next(FakeTrainIterator(batch_size=config.batch_size, crop_size=config.crop_size, seed=0))
   _, metrics = step_lib.make_parallel_train_step(config, tx, optim.learning_rate_schedule(config))(
-      step_lib.replicate(state), batch)
+    step_lib.replicate(state), batch
+  )
   assert set(metrics) == {"loss/deblur", "loss/total", "train/grad_norm", "train/learning_rate"}
   assert float(metrics["loss/total"]) == pytest.approx(float(metrics["loss/deblur"]))
 

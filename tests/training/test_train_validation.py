@@ -13,7 +13,8 @@ from tests.training.fake_data import example
 def _image(index, size=(24, 32)):
   h, w = size
   return {key: value[None, :h, :w] for key, value in example(7, 0, index, max(size)).items()} | {
-      "name": f"image{index}"}
+    "name": f"image{index}"
+  }
 
 
 def test_means_over_images_and_blur_free_images_left_out():
@@ -21,8 +22,9 @@ def test_means_over_images_and_blur_free_images_left_out():
   images = [_image(0), _image(1)]
   sharp_only = _image(2)
   sharp_only["blurred"] = sharp_only["sharp"].copy()
-  scores, summaries = validation.validate(params, images[:1] + [sharp_only] + images[1:], TINY_CONFIG,
-                                          num_image_summaries=1)
+  scores, summaries = validation.validate(
+    params, images[:1] + [sharp_only] + images[1:], TINY_CONFIG, num_image_summaries=1
+  )
 
   outputs = [IFAN(TINY_CONFIG).apply({"params": params}, image["blurred"])["result"] for image in images]
   expected_psnr = np.mean([metrics.psnr(o, image["sharp"]) for o, image in zip(outputs, images)])

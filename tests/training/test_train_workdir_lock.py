@@ -24,8 +24,16 @@ TIMEOUT_S = 300
 
 def _start(workdir, log, *flags):
   """A training process on the tiny config; its output goes to `log` (a pipe could fill and block it)."""
-  command = [sys.executable, "-m", "tests.training.train_on_fake_data", f"--config={TESTS / 'tiny_config.py'}",
-             "--config.checkpoint_every_steps=2", "--config.eval_every_steps=100000", f"--workdir={workdir}", *flags]
+  command = [
+    sys.executable,
+    "-m",
+    "tests.training.train_on_fake_data",
+    f"--config={TESTS / 'tiny_config.py'}",
+    "--config.checkpoint_every_steps=2",
+    "--config.eval_every_steps=100000",
+    f"--workdir={workdir}",
+    *flags,
+  ]
   env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
   with open(log, "w") as out:
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)

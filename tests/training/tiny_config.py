@@ -9,6 +9,15 @@ from ifan_jax.training.config import default_config
 def get_config():
   config = default_config()
   config.model.update(channels=4, iterations=2, res_num=1, reblur_iterations=2)
-  config.update(dataset="fake", crop_size=32, batch_size=4, total_steps=4, log_every_steps=1,
-                eval_every_steps=2, checkpoint_every_steps=2, learning_rate=1e-3, num_image_summaries=1)
+  config.update(
+    dataset="fake",
+    crop_size=32,
+    batch_size=4,
+    total_steps=4,
+    log_every_steps=1,
+    eval_every_steps=2,
+    checkpoint_every_steps=2,
+    learning_rate=1e-3,
+    num_image_summaries=1,
+  )
   return config

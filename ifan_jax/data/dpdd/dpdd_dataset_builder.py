@@ -2,7 +2,6 @@
 
 from ifan_jax.data import folder_builder
 
-
 # Shared with PixelDP, released with the same paper.
 HOMEPAGE = "https://github.com/Abdullah-Abuolaim/defocus-deblurring-dual-pixel"
 CITATION = """@inproceedings{abuolaim2020defocus,
@@ -13,16 +12,20 @@ CITATION = """@inproceedings{abuolaim2020defocus,
 
 
 def _split(prefix: str) -> dict[str, str]:
-  return {"blurred": f"{prefix}_c/source", "left": f"{prefix}_l/source",
-          "right": f"{prefix}_r/source", "sharp": f"{prefix}_c/target"}
+  return {
+    "blurred": f"{prefix}_c/source",
+    "left": f"{prefix}_l/source",
+    "right": f"{prefix}_r/source",
+    "sharp": f"{prefix}_c/target",
+  }
 
 
 class Builder(folder_builder.FolderBuilder):
   """DPDD: 350 train / 74 validation / 76 test scenes of 1680x1120 images, 8- or 16-bit."""
 
   BUILDER_CONFIGS = [
-      folder_builder.EIGHT_BIT,
-      folder_builder.BitDepthConfig(name="16bit", description="16-bit PNG files.", bits=16),
+    folder_builder.EIGHT_BIT,
+    folder_builder.BitDepthConfig(name="16bit", description="16-bit PNG files.", bits=16),
   ]
   ROOT = "DPDD"
   SPLIT_FOLDERS = {"train": _split("train"), "validation": _split("val"), "test": _split("test")}

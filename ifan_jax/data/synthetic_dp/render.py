@@ -20,6 +20,7 @@ _LEVEL_GROWTH = 1.2
 @dataclasses.dataclass(frozen=True)
 class ThinLens:
   """A thin lens focused at `focus_m`, imaged on a sensor of `width_px` pixels across 36 mm."""
+
   focal_length_mm: float
   f_number: float
   focus_m: float
@@ -27,8 +28,7 @@ class ThinLens:
 
   def __post_init__(self):
     if self.focus_m * 1000 <= self.focal_length_mm:
-      raise ValueError(f"focus distance {self.focus_m} m must exceed the focal length "
-                       f"{self.focal_length_mm} mm.")
+      raise ValueError(f"focus distance {self.focus_m} m must exceed the focal length {self.focal_length_mm} mm.")
 
   def coc_px(self, depth_m: np.ndarray) -> np.ndarray:
     """Signed circle-of-confusion diameter in pixels: positive behind the focal plane, negative in front.
@@ -64,7 +64,7 @@ def dual_pixel_psfs(coc: float, edge_softness: float = 0.2) -> tuple[np.ndarray,
   """
   radius = abs(coc) / 2
   half = int(np.ceil(radius + 0.5))
-  y, x = np.mgrid[-half:half + 1, -half:half + 1].astype(np.float32)
+  y, x = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float32)
   disk = np.clip(radius + 0.5 - np.hypot(x, y), 0.0, 1.0)
   ramp_width = max(edge_softness * radius, 0.25)
   left_side = 1.0 / (1.0 + np.exp(np.sign(coc) * x / ramp_width))
@@ -82,12 +82,10 @@ def _level_position(coc: np.ndarray, levels: np.ndarray) -> np.ndarray:
 def _scatter(part: np.ndarray, psf: np.ndarray, out: np.ndarray, rows: slice, cols: slice):
   """Adds `part` (the window `rows, cols` of a zero-elsewhere image) convolved with `psf` into `out`."""
   # filter2D correlates; flipping the PSF makes it a convolution (a scatter of each pixel's PSF).
-  out[rows, cols] += cv2.filter2D(part, -1, np.ascontiguousarray(psf[::-1, ::-1]),
-                                  borderType=cv2.BORDER_CONSTANT)
+  out[rows, cols] += cv2.filter2D(part, -1, np.ascontiguousarray(psf[::-1, ::-1]), borderType=cv2.BORDER_CONSTANT)
 
 
-def blur_layer(premultiplied: np.ndarray, coc: np.ndarray,
-               levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def blur_layer(premultiplied: np.ndarray, coc: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   """Blurs one layer `[H, W, 4]` (alpha-premultiplied RGB, then alpha) into its left and right views.
 
   Each pixel is spread with the DP PSFs of its own circle of confusion `coc [H, W]` (a scatter),
@@ -120,6 +118,7 @@ def blur_layer(premultiplied: np.ndarray, coc: np.ndarray,
 @dataclasses.dataclass(frozen=True)
 class Layer:
   """A textured plane: linear RGB `[H, W, 3]`, coverage `alpha [H, W]` in [0, 1], `depth_m [H, W]`."""
+
   color: np.ndarray
   alpha: np.ndarray
   depth_m: np.ndarray

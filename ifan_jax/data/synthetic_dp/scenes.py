@@ -21,6 +21,7 @@ GREY_PHOTOS = ("brick", "grass", "gravel", "camera", "moon", "coins", "text")
 @dataclasses.dataclass(frozen=True)
 class SceneConfig:
   """Ranges the scenes are drawn from. Distances in metres, lens in millimetres."""
+
   max_foreground_layers: int = 3  # at least one object stands in front of the background
   background_m: tuple[float, float] = (2.0, 50.0)
   nearest_m: float = 0.4
@@ -77,8 +78,9 @@ def photo_texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
   zoom = rng.uniform(0.5, 1.0) * min(ph / h, pw / w)  # the window covers at least half the photo
   wh, ww = max(int(h * zoom), 8), max(int(w * zoom), 8)
   y, x = rng.integers(0, ph - wh + 1), rng.integers(0, pw - ww + 1)
-  window = cv2.resize(photo[y:y + wh, x:x + ww], (w, h), interpolation=cv2.INTER_AREA if zoom > 1
-                      else cv2.INTER_CUBIC)
+  window = cv2.resize(
+    photo[y : y + wh, x : x + ww], (w, h), interpolation=cv2.INTER_AREA if zoom > 1 else cv2.INTER_CUBIC
+  )
   if rng.random() < 0.5:
     window = window[:, ::-1]
   if name in GREY_PHOTOS:
@@ -96,11 +98,11 @@ def dead_leaves_texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
   image[:] = _random_colour(rng)
   r_min, r_max = 3.0, max(h, w) / 4
   # Enough discs to cover the image about three times: E[r^2] = 2 r_min^2 ln(r_max / r_min) here.
-  mean_area = np.pi * 2 * r_min ** 2 * np.log(r_max / r_min)
+  mean_area = np.pi * 2 * r_min**2 * np.log(r_max / r_min)
   for _ in range(int(3 * h * w / mean_area)):
     # Inverse-CDF sample of a 1/r^3 density on [r_min, r_max].
     u = rng.random()
-    radius = (r_min ** -2 - u * (r_min ** -2 - r_max ** -2)) ** -0.5
+    radius = (r_min**-2 - u * (r_min**-2 - r_max**-2)) ** -0.5
     centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
     cv2.circle(image, centre, int(radius), _random_colour(rng).tolist(), -1, lineType=cv2.LINE_AA)
   return image
@@ -110,7 +112,7 @@ def noise_texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
   """Coloured fractal noise: octaves of upsampled white noise with 1/f amplitudes."""
   image = np.zeros((h, w, 3), np.float32)
   for octave in range(1, 7):
-    cells = 2 ** octave
+    cells = 2**octave
     coarse = rng.standard_normal((cells, cells, 3)).astype(np.float32)
     image += cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC) / octave
   image = (image - image.min()) / (np.ptp(image) + 1e-6)
@@ -130,8 +132,7 @@ def stripes_texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
   return (a + pattern[..., None] * (b - a)).astype(np.float32)
 
 
-_TEXTURES = (photo_texture, photo_texture, photo_texture, dead_leaves_texture, noise_texture,
-             stripes_texture)
+_TEXTURES = (photo_texture, photo_texture, photo_texture, dead_leaves_texture, noise_texture, stripes_texture)
 
 
 def random_texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -161,8 +162,9 @@ def random_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
   return mask
 
 
-def plane_depth(rng: np.random.Generator, h: int, w: int, depth_m: float, slant_probability: float,
-                nearest_m: float) -> np.ndarray:
+def plane_depth(
+  rng: np.random.Generator, h: int, w: int, depth_m: float, slant_probability: float, nearest_m: float
+) -> np.ndarray:
   """Depth `[H, W]` of a plane through `depth_m` at the image centre: fronto-parallel or slanted.
 
   A slanted plane has inverse depth linear in the image coordinates (true of any plane seen through
@@ -177,8 +179,9 @@ def plane_depth(rng: np.random.Generator, h: int, w: int, depth_m: float, slant_
   return np.clip(1 / np.maximum(inverse, 1e-3), nearest_m, None).astype(np.float32)
 
 
-def random_scene(rng: np.random.Generator, h: int, w: int, config: SceneConfig) -> tuple[list[render.Layer],
-                                                                                           render.ThinLens]:
+def random_scene(
+  rng: np.random.Generator, h: int, w: int, config: SceneConfig
+) -> tuple[list[render.Layer], render.ThinLens]:
   """A background plane, 1 to `max_foreground_layers` objects in front of it, and a lens focused on one.
 
   At least one object, so that whatever the lens focuses on, something else is out of focus: a
@@ -188,10 +191,16 @@ def random_scene(rng: np.random.Generator, h: int, w: int, config: SceneConfig) 
   """
   log_near, log_far = np.log(config.background_m)
   background_m = float(np.exp(rng.uniform(log_near, log_far)))
-  layers = [render.Layer(random_texture(rng, h, w), np.ones((h, w), np.float32),
-                         plane_depth(rng, h, w, background_m, config.slant_probability, config.nearest_m))]
-  object_depths = np.exp(rng.uniform(np.log(config.nearest_m), np.log(background_m),
-                                     int(rng.integers(1, config.max_foreground_layers + 1))))
+  layers = [
+    render.Layer(
+      random_texture(rng, h, w),
+      np.ones((h, w), np.float32),
+      plane_depth(rng, h, w, background_m, config.slant_probability, config.nearest_m),
+    )
+  ]
+  object_depths = np.exp(
+    rng.uniform(np.log(config.nearest_m), np.log(background_m), int(rng.integers(1, config.max_foreground_layers + 1)))
+  )
   for depth in sorted(object_depths, reverse=True):
     depth_m = plane_depth(rng, h, w, float(depth), config.slant_probability, config.nearest_m)
     layers.append(render.Layer(random_texture(rng, h, w), random_mask(rng, h, w), depth_m))
@@ -205,8 +214,9 @@ def random_scene(rng: np.random.Generator, h: int, w: int, config: SceneConfig) 
   else:
     focus = float(np.exp(rng.uniform(np.log(config.nearest_m), log_far)))
   focus = max(focus, focal_length / 1000 * 1.5)
-  lens = render.ThinLens(focal_length_mm=focal_length, f_number=rng.uniform(*config.f_number), focus_m=focus,
-                         width_px=config.sensor_width_px)
+  lens = render.ThinLens(
+    focal_length_mm=focal_length, f_number=rng.uniform(*config.f_number), focus_m=focus, width_px=config.sensor_width_px
+  )
   return layers, lens
 
 
@@ -221,14 +231,16 @@ def render_example(seed: tuple[int, ...], h: int, w: int, config: SceneConfig) -
     images = _render_scene(rng, h, w, config)
     if input_psnr(images) <= config.max_input_psnr:
       return images
-  raise ValueError(f"{_MAX_DRAWS} scenes of seed {seed} ({h}x{w}) were all within max_input_psnr="
-                   f"{config.max_input_psnr} dB of sharp: raise it or widen the lens and depth ranges.")
+  raise ValueError(
+    f"{_MAX_DRAWS} scenes of seed {seed} ({h}x{w}) were all within max_input_psnr="
+    f"{config.max_input_psnr} dB of sharp: raise it or widen the lens and depth ranges."
+  )
 
 
 def input_psnr(images: dict[str, np.ndarray]) -> float:
   """PSNR (dB) of the uint8 blurred image against the sharp one; inf when they are equal."""
   error = np.mean((images["blurred"].astype(np.float32) - images["sharp"]) ** 2)
-  return float(10 * np.log10(255 ** 2 / error)) if error else float("inf")
+  return float(10 * np.log10(255**2 / error)) if error else float("inf")
 
 
 def _render_scene(rng: np.random.Generator, h: int, w: int, config: SceneConfig) -> dict[str, np.ndarray]:
@@ -241,4 +253,4 @@ def _render_scene(rng: np.random.Generator, h: int, w: int, config: SceneConfig)
   else:
     layers = [dataclasses.replace(layer, color=linear_to_srgb(layer.color)) for layer in layers]
     images = {k: np.clip(v, 0.0, 1.0) for k, v in render.render(layers, lens, config.max_coc).items()}
-  return {k: np.round(v[pad:pad + h, pad:pad + w] * 255).astype(np.uint8) for k, v in images.items()}
+  return {k: np.round(v[pad : pad + h, pad : pad + w] * 255).astype(np.uint8) for k, v in images.items()}

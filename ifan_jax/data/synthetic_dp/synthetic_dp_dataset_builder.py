@@ -13,8 +13,8 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from ifan_jax.data import storage
-from ifan_jax.io import images
 from ifan_jax.data.synthetic_dp import scenes
+from ifan_jax.io import images
 
 SPLITS = ("train", "validation", "test")
 FEATURES = ("blurred", "left", "right", "sharp")
@@ -23,6 +23,7 @@ FEATURES = ("blurred", "left", "right", "sharp")
 @dataclasses.dataclass
 class SyntheticDPConfig(tfds.core.BuilderConfig):
   """Image size, examples per split, base seed and the ranges scenes are drawn from."""
+
   height: int = 384
   width: int = 512
   num_train: int = 200
@@ -33,21 +34,32 @@ class SyntheticDPConfig(tfds.core.BuilderConfig):
 
   def __post_init__(self):
     if self.height % 8 or self.width % 8 or min(self.height, self.width) < 16:
-      raise ValueError(f"synthetic_dp image size {self.height}x{self.width} must be at least 16x16 "
-                       "and a multiple of 8.")
+      raise ValueError(
+        f"synthetic_dp image size {self.height}x{self.width} must be at least 16x16 and a multiple of 8."
+      )
 
   def split_size(self, split: str) -> int:
     return {"train": self.num_train, "validation": self.num_validation, "test": self.num_test}[split]
 
 
-DEFAULT = SyntheticDPConfig(name="default", description="384x512 images, whole frames, blurs up to 8 pixels; 200 "
-                            "train, 20 validation, 20 test.")
-PHYSICAL = SyntheticDPConfig(name="physical", description="As default, but blurred in linear light and 384x512 "
-                             "windows of a frame 1680 pixels wide: DPDD's blur sizes; harder.",
-                             scene=scenes.SceneConfig(sensor_width_px=1680, max_coc=32.0,
-                                                      blur_in_linear_light=True))
-TINY = SyntheticDPConfig(name="tiny", description="64x96 images, 8/4/4 examples: for tests.",
-                         height=64, width=96, num_train=8, num_validation=4, num_test=4)
+DEFAULT = SyntheticDPConfig(
+  name="default", description="384x512 images, whole frames, blurs up to 8 pixels; 200 train, 20 validation, 20 test."
+)
+PHYSICAL = SyntheticDPConfig(
+  name="physical",
+  description="As default, but blurred in linear light and 384x512 "
+  "windows of a frame 1680 pixels wide: DPDD's blur sizes; harder.",
+  scene=scenes.SceneConfig(sensor_width_px=1680, max_coc=32.0, blur_in_linear_light=True),
+)
+TINY = SyntheticDPConfig(
+  name="tiny",
+  description="64x96 images, 8/4/4 examples: for tests.",
+  height=64,
+  width=96,
+  num_train=8,
+  num_validation=4,
+  num_test=4,
+)
 
 
 def render_png(task: tuple[int, int, int, int, int, scenes.SceneConfig]) -> dict[str, bytes]:
@@ -61,11 +73,13 @@ class Builder(storage.ArrayRecordBuilder):
   """Synthetic dual-pixel defocus: blurred, left, right and sharp uint8 images per example."""
 
   VERSION = tfds.core.Version("1.3.0")
-  RELEASE_NOTES = {"1.0.0": "First release.",
-                   "1.1.0": "Every scene has an object in front of the background: fewer scenes entirely in focus.",
-                   "1.2.0": "default: whole frames 512 pixels wide, sRGB values blurred, scenes within 40 dB "
-                            "of sharp redrawn; the former camera model is config physical.",
-                   "1.3.0": "default and tiny clip circles of confusion at 8 pixels instead of 32 (physical keeps 32)."}
+  RELEASE_NOTES = {
+    "1.0.0": "First release.",
+    "1.1.0": "Every scene has an object in front of the background: fewer scenes entirely in focus.",
+    "1.2.0": "default: whole frames 512 pixels wide, sRGB values blurred, scenes within 40 dB "
+    "of sharp redrawn; the former camera model is config physical.",
+    "1.3.0": "default and tiny clip circles of confusion at 8 pixels instead of 32 (physical keeps 32).",
+  }
   BUILDER_CONFIGS = [DEFAULT, PHYSICAL, TINY]
 
   def __init__(self, *, num_workers: int | None = None, **kwargs):
@@ -77,9 +91,10 @@ class Builder(storage.ArrayRecordBuilder):
     config = self.builder_config
     image = tfds.features.Image(shape=(config.height, config.width, 3), dtype=np.uint8)
     return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({**{f: image for f in FEATURES}, "name": tfds.features.Text()}),
-        homepage="https://github.com/codeslake/IFAN",
-        disable_shuffling=True)  # examples in index order, like the folder datasets
+      features=tfds.features.FeaturesDict({**{f: image for f in FEATURES}, "name": tfds.features.Text()}),
+      homepage="https://github.com/codeslake/IFAN",
+      disable_shuffling=True,
+    )  # examples in index order, like the folder datasets
 
   def _split_generators(self, dl_manager):
     del dl_manager  # nothing to download
@@ -88,8 +103,9 @@ class Builder(storage.ArrayRecordBuilder):
   def _generate_examples(self, split: str):
     config = self.builder_config
     split_index = SPLITS.index(split)
-    tasks = [(config.seed, split_index, i, config.height, config.width, config.scene)
-             for i in range(config.split_size(split))]
+    tasks = [
+      (config.seed, split_index, i, config.height, config.width, config.scene) for i in range(config.split_size(split))
+    ]
     names = [f"{split}_{i:05d}" for i in range(len(tasks))]
     with concurrent.futures.ThreadPoolExecutor(self._num_workers) as pool:
       for name, example in zip(names, pool.map(render_png, tasks)):

@@ -24,7 +24,7 @@ IMPLS = ("auto", "xla", "reference", "pallas")
 
 
 def resolve_impl(impl: Impl, interpret=False) -> str:
-  """"auto" -> XLA, or the Pallas kernel when `interpret` asks for it.
+  """ "auto" -> XLA, or the Pallas kernel when `interpret` asks for it.
 
   "auto" stays on XLA on GPUs too: the Pallas kernel's status is in docs/iac_pallas.md.
   """
@@ -33,13 +33,23 @@ def resolve_impl(impl: Impl, interpret=False) -> str:
   if impl == "auto":
     impl = "pallas" if interpret else "xla"
   if interpret and impl != "pallas":
-    raise ValueError(f"IAC interpret=True runs the Pallas kernel's interpreter; it has no meaning for "
-                     f"impl={impl!r}.")
+    raise ValueError(f"IAC interpret=True runs the Pallas kernel's interpreter; it has no meaning for impl={impl!r}.")
   return impl
 
 
-def iac(features, filters, *, iterations, filter_size, compat=False, act_last=True, impl: Impl = "auto",
-        block_sizes: IACBlockSizes = IACBlockSizes(), interpret=False, backward: Backward = "pallas"):
+def iac(
+  features,
+  filters,
+  *,
+  iterations,
+  filter_size,
+  compat=False,
+  act_last=True,
+  impl: Impl = "auto",
+  block_sizes: IACBlockSizes = IACBlockSizes(),
+  interpret=False,
+  backward: Backward = "pallas",
+):
   """Applies IAC. `impl`: "xla" (scan), "reference" (plain loop) or "pallas" (GPU kernel).
 
   "auto" picks "xla" (see `resolve_impl`). `block_sizes`, `interpret` (run the kernel in
@@ -52,13 +62,24 @@ def iac(features, filters, *, iterations, filter_size, compat=False, act_last=Tr
     return iac_xla(features, filters, **kwargs)
   if impl == "reference":
     return iac_reference(features, filters, **kwargs)
-  return iac_pallas(features, filters, **kwargs, block_sizes=block_sizes, interpret=interpret,
-                    backward=backward)
+  return iac_pallas(features, filters, **kwargs, block_sizes=block_sizes, interpret=interpret, backward=backward)
 
 
-def iac_fused(features, predictor_features, head_kernel, head_bias, *, iterations, filter_size,
-              compat=False, act_last=True, impl: Impl = "auto", block_sizes: IACBlockSizes = IACBlockSizes(),
-              interpret=False, backward: Backward = "pallas"):
+def iac_fused(
+  features,
+  predictor_features,
+  head_kernel,
+  head_bias,
+  *,
+  iterations,
+  filter_size,
+  compat=False,
+  act_last=True,
+  impl: Impl = "auto",
+  block_sizes: IACBlockSizes = IACBlockSizes(),
+  interpret=False,
+  backward: Backward = "pallas",
+):
   """IAC whose filters come from a 1x1 conv head, computed one iteration at a time.
 
   Equals `iac(features, predictor_features @ head_kernel + head_bias, ...)` but never
@@ -72,11 +93,22 @@ def iac_fused(features, predictor_features, head_kernel, head_bias, *, iteration
   weights, biases = layout.head_iteration_major(head_kernel, head_bias, compat)
   step = None
   if resolve_impl(impl, interpret) == "pallas":
+
     def step(x, slab, act):
-      return iac_step_pallas(x, slab, filter_size=filter_size, compat=compat, act=act, block_sizes=block_sizes,
-                             interpret=interpret, backward=backward)
-  return fused_head_scan(features, predictor_features, layout, weights, biases, compat=compat,
-                         act_last=act_last, step=step)
+      return iac_step_pallas(
+        x,
+        slab,
+        filter_size=filter_size,
+        compat=compat,
+        act=act,
+        block_sizes=block_sizes,
+        interpret=interpret,
+        backward=backward,
+      )
+
+  return fused_head_scan(
+    features, predictor_features, layout, weights, biases, compat=compat, act_last=act_last, step=step
+  )
 
 
 __all__ = ["FilterLayout", "IACBlockSizes", "Impl", "iac", "iac_fused", "iac_reference", "resolve_impl"]

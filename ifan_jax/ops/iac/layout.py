@@ -71,8 +71,9 @@ class FilterLayout:
     """The layout with `total` channels for C and k: recovers N, as checkpoint shapes only show the total."""
     per_iteration = channels * (2 * filter_size + 1)
     if total % per_iteration:
-      raise ValueError(f"{what} has {total} channels, not a multiple of C*(2k+1) = {per_iteration} for "
-                       f"C={channels}, k={filter_size}")
+      raise ValueError(
+        f"{what} has {total} channels, not a multiple of C*(2k+1) = {per_iteration} for C={channels}, k={filter_size}"
+      )
     return cls(channels, total // per_iteration, filter_size)
 
   def check(self, features_shape, filters_shape):
@@ -85,17 +86,21 @@ class FilterLayout:
       raise ValueError(f"IAC features have {features_shape[-1]} channels, this layout {self.channels}.")
     if filters_shape[-1] != self.total:
       raise ValueError(
-          f"IAC filters have {filters_shape[-1]} channels; N={self.iterations}, k={self.filter_size} and "
-          f"C={self.channels} need N*(2*C*k) + N*C = {self.total}.")
+        f"IAC filters have {filters_shape[-1]} channels; N={self.iterations}, k={self.filter_size} and "
+        f"C={self.channels} need N*(2*C*k) + N*C = {self.total}."
+      )
 
   def passes(self, filters, i, compat):
     """Iteration i's `(vertical, horizontal, bias)` of `[..., total]` filters: `[..., k, C]` taps, `[..., C]`."""
     start = i * 2 * self.taps
-    vertical = _taps_kc(filters[..., start:start + self.taps], self.channels, self.filter_size)
-    horizontal = vertical if compat else _taps_kc(filters[..., start + self.taps:start + 2 * self.taps],
-                                                  self.channels, self.filter_size)
+    vertical = _taps_kc(filters[..., start : start + self.taps], self.channels, self.filter_size)
+    horizontal = (
+      vertical
+      if compat
+      else _taps_kc(filters[..., start + self.taps : start + 2 * self.taps], self.channels, self.filter_size)
+    )
     bias_start = self.bias_offset + i * self.channels
-    return vertical, horizontal, filters[..., bias_start:bias_start + self.channels]
+    return vertical, horizontal, filters[..., bias_start : bias_start + self.channels]
 
   def split_iteration_major(self, filters):
     """`[B, H, W, total]` -> kernels `[N, B, H, W, 2, k, C]` and biases `[N, B, H, W, C]`.
@@ -105,8 +110,8 @@ class FilterLayout:
     """
     b, h, w, _ = filters.shape
     n, c, k = self.iterations, self.channels, self.filter_size
-    kernels = filters[..., :self.bias_offset].reshape(b, h, w, n, 2, c, k).transpose(3, 0, 1, 2, 4, 6, 5)
-    biases = filters[..., self.bias_offset:].reshape(b, h, w, n, c).transpose(3, 0, 1, 2, 4)
+    kernels = filters[..., : self.bias_offset].reshape(b, h, w, n, 2, c, k).transpose(3, 0, 1, 2, 4, 6, 5)
+    biases = filters[..., self.bias_offset :].reshape(b, h, w, n, c).transpose(3, 0, 1, 2, 4)
     return kernels, biases
 
   def head_width(self, compat) -> int:
@@ -123,31 +128,43 @@ class FilterLayout:
     n, c, k = self.iterations, self.channels, self.filter_size
     d = kernel.shape[0]
     passes = 1 if compat else 2
-    taps_w = kernel[:, :self.bias_offset].reshape(d, n, 2, c, k)[:, :, :passes]
+    taps_w = kernel[:, : self.bias_offset].reshape(d, n, 2, c, k)[:, :, :passes]
     taps_w = taps_w.swapaxes(-1, -2).transpose(1, 0, 2, 3, 4).reshape(n, d, passes * self.taps)
-    taps_b = bias[:self.bias_offset].reshape(n, 2, c, k)[:, :passes].swapaxes(-1, -2).reshape(n, passes * self.taps)
-    bias_w = kernel[:, self.bias_offset:].reshape(d, n, c).transpose(1, 0, 2)
-    bias_b = bias[self.bias_offset:].reshape(n, c)
+    taps_b = bias[: self.bias_offset].reshape(n, 2, c, k)[:, :passes].swapaxes(-1, -2).reshape(n, passes * self.taps)
+    bias_w = kernel[:, self.bias_offset :].reshape(d, n, c).transpose(1, 0, 2)
+    bias_b = bias[self.bias_offset :].reshape(n, c)
     return jnp.concatenate([taps_w, bias_w], axis=-1), jnp.concatenate([taps_b, bias_b], axis=-1)
 
   def head_passes(self, slab, compat):
     """`(vertical, horizontal, bias)` of one iteration's head columns `[..., head_width]`."""
     lead, k, c = slab.shape[:-1], self.filter_size, self.channels
-    vertical = slab[..., :self.taps].reshape(*lead, k, c)
-    horizontal = vertical if compat else slab[..., self.taps:2 * self.taps].reshape(*lead, k, c)
+    vertical = slab[..., : self.taps].reshape(*lead, k, c)
+    horizontal = vertical if compat else slab[..., self.taps : 2 * self.taps].reshape(*lead, k, c)
     return vertical, horizontal, slab[..., -c:]
 
   def addressing(self, compat) -> Addressing:
     """The reference order, as single-value addresses."""
-    return Addressing(width=self.total, channel_stride=self.filter_size, tap_stride=1,
-                      iteration_stride=2 * self.taps, horizontal_offset=0 if compat else self.taps,
-                      bias_offset=self.bias_offset, bias_iteration_stride=self.channels)
+    return Addressing(
+      width=self.total,
+      channel_stride=self.filter_size,
+      tap_stride=1,
+      iteration_stride=2 * self.taps,
+      horizontal_offset=0 if compat else self.taps,
+      bias_offset=self.bias_offset,
+      bias_iteration_stride=self.channels,
+    )
 
   def head_addressing(self, compat) -> Addressing:
     """One iteration's head columns (`head_iteration_major`), as single-value addresses: tap-major."""
-    return Addressing(width=self.head_width(compat), channel_stride=1, tap_stride=self.channels,
-                      iteration_stride=0, horizontal_offset=0 if compat else self.taps,
-                      bias_offset=self.head_width(compat) - self.channels, bias_iteration_stride=0)
+    return Addressing(
+      width=self.head_width(compat),
+      channel_stride=1,
+      tap_stride=self.channels,
+      iteration_stride=0,
+      horizontal_offset=0 if compat else self.taps,
+      bias_offset=self.head_width(compat) - self.channels,
+      bias_iteration_stride=0,
+    )
 
 
 def _taps_kc(taps, channels, filter_size):

@@ -244,10 +244,14 @@ def _backward_vertical_kernel(step_ref, gv_ref, x_ref, f_ref, df_in_ref, gx_ref,
 
 def _launch(kernel, plan, name, out_shape, *args, input_output_aliases=None):
   return pl.pallas_call(
-      kernel, out_shape=out_shape, grid=plan.grid, name=name, interpret=plan.interpret,
-      input_output_aliases=input_output_aliases or {},
-      compiler_params=pltriton.CompilerParams(num_warps=plan.blocks.num_warps,
-                                              num_stages=plan.blocks.num_stages))(*args)
+    kernel,
+    out_shape=out_shape,
+    grid=plan.grid,
+    name=name,
+    interpret=plan.interpret,
+    input_output_aliases=input_output_aliases or {},
+    compiler_params=pltriton.CompilerParams(num_warps=plan.blocks.num_warps, num_stages=plan.blocks.num_stages),
+  )(*args)
 
 
 def _step_array(i, act):
@@ -263,13 +267,32 @@ def _forward_step(plan, step, x, f):
 def _backward_step(plan, compat, step, g, y, x, f, df):
   """Gradient of one iteration: returns the input's gradient and `df` with its slab filled in."""
   kernel = functools.partial(_backward_horizontal_kernel, plan=plan)
-  gv, df = _launch(kernel, plan, "iac_backward_horizontal",
-                   (jax.ShapeDtypeStruct(x.shape, jnp.float32), jax.ShapeDtypeStruct(df.shape, df.dtype)),
-                   step, g, y, x, f, df, input_output_aliases={5: 1})
+  gv, df = _launch(
+    kernel,
+    plan,
+    "iac_backward_horizontal",
+    (jax.ShapeDtypeStruct(x.shape, jnp.float32), jax.ShapeDtypeStruct(df.shape, df.dtype)),
+    step,
+    g,
+    y,
+    x,
+    f,
+    df,
+    input_output_aliases={5: 1},
+  )
   kernel = functools.partial(_backward_vertical_kernel, plan=plan, accumulate=compat)
-  return _launch(kernel, plan, "iac_backward_vertical",
-                 (jax.ShapeDtypeStruct(x.shape, x.dtype), jax.ShapeDtypeStruct(df.shape, df.dtype)),
-                 step, gv, x, f, df, input_output_aliases={4: 1})
+  return _launch(
+    kernel,
+    plan,
+    "iac_backward_vertical",
+    (jax.ShapeDtypeStruct(x.shape, x.dtype), jax.ShapeDtypeStruct(df.shape, df.dtype)),
+    step,
+    gv,
+    x,
+    f,
+    df,
+    input_output_aliases={4: 1},
+  )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -313,10 +336,16 @@ def _iac_rows_fwd(spec, x, f):
 def _iac_rows_bwd(spec, residuals, g):
   states, f = residuals
   if spec.backward == "reference":
+
     def by_definition(x, f):
       out = reference.iac_reference(
-          spec.unflatten(x), spec.unflatten(f), iterations=spec.iterations,
-          filter_size=spec.plan.filter_size, compat=spec.compat, act_last=spec.act_last)
+        spec.unflatten(x),
+        spec.unflatten(f),
+        iterations=spec.iterations,
+        filter_size=spec.plan.filter_size,
+        compat=spec.compat,
+        act_last=spec.act_last,
+      )
       return out.reshape(x.shape)
 
     return jax.vjp(by_definition, states[0], f)[1](g)
@@ -325,8 +354,7 @@ def _iac_rows_bwd(spec, residuals, g):
     g, df = carry
     return _backward_step(spec.plan, spec.compat, spec.step(i), g, states[i + 1], states[i], f, df), None
 
-  (g, df), _ = lax.scan(body, (g, jnp.zeros_like(f)), jnp.arange(spec.iterations, dtype=jnp.int32),
-                        reverse=True)
+  (g, df), _ = lax.scan(body, (g, jnp.zeros_like(f)), jnp.arange(spec.iterations, dtype=jnp.int32), reverse=True)
   return g, df
 
 
@@ -337,8 +365,16 @@ def _plan(features, layout, filter_size, block_sizes, interpret):
   b, h, w, c = features.shape
   if not jnp.issubdtype(features.dtype, jnp.floating):
     raise ValueError(f"IAC features must be floating point, got dtype {features.dtype}.")
-  return _Plan(batch=b, height=h, width=w, channels=c, filter_size=filter_size, layout=layout,
-               blocks=block_sizes, interpret=bool(interpret))
+  return _Plan(
+    batch=b,
+    height=h,
+    width=w,
+    channels=c,
+    filter_size=filter_size,
+    layout=layout,
+    blocks=block_sizes,
+    interpret=bool(interpret),
+  )
 
 
 def _check_backward(backward):
@@ -346,10 +382,21 @@ def _check_backward(backward):
     raise ValueError(f"Unknown IAC backward {backward!r}; expected 'pallas' or 'reference'.")
 
 
-@functools.partial(jax.jit, static_argnames=("iterations", "filter_size", "compat", "act_last",
-                                             "block_sizes", "interpret", "backward"))
-def iac_pallas(features, filters, *, iterations, filter_size, compat=False, act_last=True,
-               block_sizes: IACBlockSizes = IACBlockSizes(), interpret=False, backward: Backward = "pallas"):
+@functools.partial(
+  jax.jit, static_argnames=("iterations", "filter_size", "compat", "act_last", "block_sizes", "interpret", "backward")
+)
+def iac_pallas(
+  features,
+  filters,
+  *,
+  iterations,
+  filter_size,
+  compat=False,
+  act_last=True,
+  block_sizes: IACBlockSizes = IACBlockSizes(),
+  interpret=False,
+  backward: Backward = "pallas",
+):
   """IAC with the Pallas kernel: same arguments and result as `iac_reference`.
 
   `interpret=True` runs the kernels in Pallas's interpreter (CPU tests); `backward`
@@ -401,8 +448,17 @@ def _step_reference(spec, x, slab):
   return reference.iac_step(x.reshape(*lead, p.channels), *passes, spec.act).reshape(x.shape)
 
 
-def iac_step_pallas(features, slab, *, filter_size, compat, act, block_sizes: IACBlockSizes = IACBlockSizes(),
-                    interpret=False, backward: Backward = "pallas"):
+def iac_step_pallas(
+  features,
+  slab,
+  *,
+  filter_size,
+  compat,
+  act,
+  block_sizes: IACBlockSizes = IACBlockSizes(),
+  interpret=False,
+  backward: Backward = "pallas",
+):
   """One IAC iteration with the Pallas kernel, filters given as one iteration of the fused head.
 
   `slab` is `[B, H, W, m]` in `FilterLayout.head_iteration_major`'s column order: vertical
@@ -411,8 +467,10 @@ def iac_step_pallas(features, slab, *, filter_size, compat, act, block_sizes: IA
   c, k = features.shape[-1], filter_size
   layout = FilterLayout(c, 1, k).head_addressing(compat)
   if slab.shape[:-1] != features.shape[:-1] or slab.shape[-1] != layout.width:
-    raise ValueError(f"IAC head slab {slab.shape} does not fit features {features.shape}: it needs "
-                     f"{layout.width} channels for C={c}, k={k}, compat={compat}.")
+    raise ValueError(
+      f"IAC head slab {slab.shape} does not fit features {features.shape}: it needs "
+      f"{layout.width} channels for C={c}, k={k}, compat={compat}."
+    )
   _check_backward(backward)
   plan = _plan(features, layout, k, block_sizes, interpret)
   spec = _StepSpec(plan=plan, act=act, compat=compat, backward=backward)

@@ -4,8 +4,8 @@ Every other implementation (the XLA scan, the Pallas kernels) imports these defi
 none imports another implementation.
 """
 
-from jax import lax
 import jax.numpy as jnp
+from jax import lax
 
 from ifan_jax.ops.activation import leaky_relu
 from ifan_jax.ops.iac.layout import FilterLayout

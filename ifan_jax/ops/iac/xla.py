@@ -38,8 +38,9 @@ def iac_xla(features, filters, *, iterations, filter_size, compat=False, act_las
   return iterate(features, per_iteration, (kernels, biases), iterations=iterations, act_last=act_last)
 
 
-def fused_head_scan(features, predictor_features, layout: FilterLayout, weights, biases, *, compat, act_last,
-                    step=None):
+def fused_head_scan(
+  features, predictor_features, layout: FilterLayout, weights, biases, *, compat, act_last, step=None
+):
   """IAC whose iteration i computes its own filters, `predictor_features @ weights[i] + biases[i]`.
 
   `weights`/`biases` come from `FilterLayout.head_iteration_major`. `step(x, slab, act)`
@@ -51,7 +52,13 @@ def fused_head_scan(features, predictor_features, layout: FilterLayout, weights,
     return jnp.dot(predictor_features, weight) + bias
 
   if step is not None:
-    return iterate(features, lambda x_i: (head(x_i),), (weights, biases), iterations=layout.iterations,
-                   act_last=act_last, step=step)
-  return iterate(features, lambda x_i: layout.head_passes(head(x_i), compat), (weights, biases),
-                 iterations=layout.iterations, act_last=act_last)
+    return iterate(
+      features, lambda x_i: (head(x_i),), (weights, biases), iterations=layout.iterations, act_last=act_last, step=step
+    )
+  return iterate(
+    features,
+    lambda x_i: layout.head_passes(head(x_i), compat),
+    (weights, biases),
+    iterations=layout.iterations,
+    act_last=act_last,
+  )

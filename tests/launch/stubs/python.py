@@ -17,8 +17,15 @@ import signal
 import sys
 import time
 
-_RECORDED_ENV = ("XLA_FLAGS", "JAX_PLATFORMS", "JAX_LOCAL_DEVICE_IDS", "JAX_COORDINATOR_PORT",
-                 "SLURM_PROCID", "SLURM_LOCALID", "CUDA_VISIBLE_DEVICES")
+_RECORDED_ENV = (
+  "XLA_FLAGS",
+  "JAX_PLATFORMS",
+  "JAX_LOCAL_DEVICE_IDS",
+  "JAX_COORDINATOR_PORT",
+  "SLURM_PROCID",
+  "SLURM_LOCALID",
+  "CUDA_VISIBLE_DEVICES",
+)
 _WAIT_S = 60  # never hang a test run for longer
 
 
@@ -36,12 +43,17 @@ def _what_jax_sees(flags):
   import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
   from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
 
-  jax.distributed.initialize(coordinator_address=flags.coordinator_address,
-                             num_processes=flags.num_processes, process_id=flags.process_id)
+  jax.distributed.initialize(
+    coordinator_address=flags.coordinator_address, num_processes=flags.num_processes, process_id=flags.process_id
+  )
   gathered = multihost_utils.process_allgather(jnp.array([jax.process_index() + 1]))
-  seen = {"process_count": jax.process_count(), "device_count": jax.device_count(),
-          "local_device_count": jax.local_device_count(),
-          "platform": jax.devices()[0].platform, "gathered": gathered.ravel().tolist()}
+  seen = {
+    "process_count": jax.process_count(),
+    "device_count": jax.device_count(),
+    "local_device_count": jax.local_device_count(),
+    "platform": jax.devices()[0].platform,
+    "gathered": gathered.ravel().tolist(),
+  }
   jax.distributed.shutdown()
   return seen
 

@@ -23,8 +23,13 @@ def main(argv):
   status = 0
   for node in range(nodes):
     for local in range(tasks_per_node):
-      env = dict(os.environ, SLURM_PROCID=str(node * tasks_per_node + local), SLURM_LOCALID=str(local),
-                 SLURM_NODEID=str(node), SLURM_NTASKS=str(nodes * tasks_per_node))
+      env = dict(
+        os.environ,
+        SLURM_PROCID=str(node * tasks_per_node + local),
+        SLURM_LOCALID=str(local),
+        SLURM_NODEID=str(node),
+        SLURM_NTASKS=str(nodes * tasks_per_node),
+      )
       if os.environ.get("FAKE_SRUN_BIND_GPUS") == "1":
         env["CUDA_VISIBLE_DEVICES"] = str(local)
       status = max(status, subprocess.call(argv, env=env))
