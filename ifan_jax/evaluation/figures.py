@@ -4,6 +4,14 @@ import numpy as np
 from matplotlib.figure import Figure  # No pyplot: no global state, no display needed.
 
 PANEL_INCHES = 3.2
+# Disparity maps (here and on the server's page) use a colour range symmetric about zero: white is
+# zero disparity, in focus.
+DISPARITY_CMAP = "coolwarm"
+
+
+def disparity_extent(disparity) -> float:
+  """Half the width of the colour range of a disparity map: its largest magnitude."""
+  return max(float(np.abs(disparity).max()), 1e-6)
 
 
 def save_comparison(path, blurred, result, *, sharp=None, disparity=None, title=None):
@@ -17,9 +25,9 @@ def save_comparison(path, blurred, result, *, sharp=None, disparity=None, title=
       ("sharp", sharp, {}),
       ("|ours - sharp|", np.abs(result - sharp).mean(axis=-1), {"cmap": "inferno", "vmin": 0}),
     ]
-  if disparity is not None:  # Symmetric colour range: white is zero disparity (in focus).
-    extent = max(float(np.abs(disparity).max()), 1e-6)
-    panels.append(("estimated disparity", disparity, {"cmap": "coolwarm", "vmin": -extent, "vmax": extent}))
+  if disparity is not None:
+    extent = disparity_extent(disparity)
+    panels.append(("estimated disparity", disparity, {"cmap": DISPARITY_CMAP, "vmin": -extent, "vmax": extent}))
   height, width = blurred.shape[:2]
   figure = Figure(figsize=(PANEL_INCHES * len(panels), PANEL_INCHES * height / width + 0.6), layout="constrained")
   for axes, (label, image, style) in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels):

@@ -1,11 +1,12 @@
 """The one image reader and writer of ifan_jax: PNG, JPEG and TIFF files and bytes, 8 or 16 bits.
 
 Everything the project reads goes through `decode_pixels`: dataset folders while building
-(`decode_rgb`, pixels as stored), photos to deblur and evaluation folders (`read_image`,
-which also keeps what a person's file carries: alpha, grey, EXIF orientation). OpenCV
+(`decode_rgb`, pixels as stored), photos to deblur, evaluation folders and uploads to the server
+(`read_image` of a file, `decode_image` of its bytes, which also keep what a person's file carries:
+alpha, grey, EXIF orientation). OpenCV
 decodes, because Pillow cannot read 16-bit colour PNGs; with `IMREAD_UNCHANGED`, which
 keeps the bit depth and the alpha channel, OpenCV applies a TIFF's Orientation tag itself
-but ignores the EXIF orientation of PNG and JPEG files, so `read_image` applies that one.
+but ignores the EXIF orientation of PNG and JPEG files, so `decode_image` applies that one.
 """
 
 import dataclasses
@@ -173,14 +174,14 @@ def image_format(path) -> str:
   return FORMATS[ext]
 
 
-def _header(path):
-  """(EXIF orientation, whether the pixels are grey) as Pillow reads them without decoding.
+def _header(data: bytes):
+  """(EXIF orientation, whether the pixels are grey) as Pillow reads them from the header, without decoding.
 
   OpenCV expands grey+alpha files to BGRA, so the colour type must come from the header.
-  Files Pillow cannot parse give (1, None): no rotation, and OpenCV's channel count decides.
+  Bytes Pillow cannot parse give (1, None): no rotation, and OpenCV's channel count decides.
   """
   try:
-    with Image.open(path) as image:
+    with Image.open(io.BytesIO(data)) as image:
       grey = image.mode in ("1", "L", "LA", "La", "I", "F") or image.mode.startswith("I;16")
       return int(image.getexif().get(_EXIF_ORIENTATION, 1)), grey
   except Exception:  # pylint: disable=broad-except
@@ -210,11 +211,24 @@ def read_bytes(path) -> bytes:
 
 
 def read_image(path) -> Photo:
-  """Reads an 8- or 16-bit PNG, JPEG or TIFF (grey, grey+alpha, RGB or RGBA); raises ImageReadError."""
-  fmt = image_format(path)
-  pixels = decode_pixels(read_bytes(path), str(path))
-  orientation, grey = _header(path)
-  if fmt != "tiff":
+  """Reads an 8- or 16-bit PNG, JPEG or TIFF (grey, grey+alpha, RGB or RGBA); raises ImageReadError.
+
+  The extension is checked before the file is read, so that a folder's stray file is named as such.
+  """
+  image_format(path)
+  return decode_image(read_bytes(path), str(path))
+
+
+def decode_image(data: bytes, name: str) -> Photo:
+  """`read_image` of a file's bytes (an upload), `name` being its file name: the same checks and errors.
+
+  The name's extension must be that of a PNG, JPEG or TIFF file, as for `read_image`; what the bytes
+  are decides the rest (a TIFF's orientation is applied by OpenCV, the others' EXIF orientation here).
+  """
+  image_format(name)
+  pixels = decode_pixels(data, name)
+  orientation, grey = _header(data)
+  if not data.startswith(_TIFF_STARTS):
     pixels = np.ascontiguousarray(_upright(pixels, orientation))
   if pixels.ndim == 2:
     pixels = pixels[..., None]

@@ -119,3 +119,23 @@ def test_list_images_expands_folders_in_sorted_order(tmp_path):
     (tmp_path / name).write_bytes(b"")
   listed = images.list_images([tmp_path, tmp_path / "extra.png"])
   assert listed == [str(tmp_path / n) for n in ("a.JPG", "b.png", "c.tiff")] + [str(tmp_path / "extra.png")]
+
+
+def test_decode_image_reads_bytes_as_read_image_reads_the_file(tmp_path):
+  """Uploads go through `decode_image`: same photo (orientation, grey, alpha, bit depth) as the file's."""
+  rgba = Image.fromarray(_pattern(6, 10, channels=4), "RGBA")
+  exif = rgba.getexif()
+  exif[0x0112] = 6
+  rgba.save(tmp_path / "turned.png", exif=exif)
+  Image.fromarray(_pattern(5, 7, channels=1)[..., 0], "L").save(tmp_path / "grey.jpg", quality=95)
+  tifffile.imwrite(
+    tmp_path / "scan.tif", _pattern(8, 4, np.uint16), photometric="rgb", extratags=[(274, "H", 1, 6, True)]
+  )
+  for name in ("turned.png", "grey.jpg", "scan.tif"):
+    expected = images.read_image(tmp_path / name)
+    photo = images.decode_image((tmp_path / name).read_bytes(), name)
+    assert (photo.bit_depth, photo.grayscale) == (expected.bit_depth, expected.grayscale), name
+    np.testing.assert_array_equal(photo.rgb, expected.rgb)
+    np.testing.assert_array_equal(photo.alpha, expected.alpha)
+  with pytest.raises(ValueError, match=r"upload\.gif: unsupported image type '\.gif'"):
+    images.decode_image((tmp_path / "turned.png").read_bytes(), "upload.gif")
