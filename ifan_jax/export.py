@@ -1,0 +1,55 @@
+r"""Export a model that runs without ifan_jax: `python -m ifan_jax.export --checkpoint PATH --out FILE`.
+
+  --format jax    a `jax.export` artifact (the default): load it with `jax.export.deserialize` in any
+                  Python with jax and flatbuffers; `--dtype bfloat16` computes in bfloat16.
+  --format onnx   an ONNX model for onnxruntime, converted by jax2onnx (float32).
+
+The exported function takes `image` ([1, 8h, 8w, 3] float32 in [0, 1]; also `left` and `right` for
+the dual-pixel model) and returns `result` ([1, 8h, 8w, 3]) and `disparity` ([1, h, w, 1]); pad
+other sizes first (docs/user_guide.md, "Deploy", has the snippet).
+
+  python -m ifan_jax.export --checkpoint weights/ifan --out ifan.jax
+  python -m ifan_jax.export --checkpoint weights/ifan --out ifan.onnx --format onnx
+"""
+
+import sys
+import time
+
+from absl import app, flags
+
+from ifan_jax.exporting import files, forward, jax_format
+
+
+def define_flags():
+  """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
+  flags.DEFINE_string(
+    "checkpoint",
+    None,
+    "Model directory (ours or `python -m ifan_jax.convert`'s), an official .pytorch file or a training workdir.",
+    required=True,
+  )
+  flags.DEFINE_string("out", None, "File to write (replaced if it exists).", required=True)
+  flags.DEFINE_enum("format", "jax", files.FORMATS, "jax: a jax.export artifact; onnx: an ONNX model.")
+  flags.DEFINE_enum("dtype", "float32", forward.DTYPES, "Compute dtype of the jax format (inputs stay float32).")
+  flags.DEFINE_list(
+    "platforms", list(jax_format.DEFAULT_PLATFORMS), "Platforms the jax format is lowered for (cpu, cuda, rocm, tpu)."
+  )
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments {argv[1:]}: the command takes flags only.")
+  options = flags.FLAGS
+  start = time.perf_counter()
+  try:
+    size = files.export_file(
+      options.checkpoint, options.out, fmt=options.format, dtype=options.dtype, platforms=options.platforms
+    )
+  except (OSError, ValueError, ImportError) as e:
+    sys.exit(f"ifan_jax.export: {e}")
+  print(f"Wrote {options.out} ({options.format}, {size / 2**20:.1f} MB) in {time.perf_counter() - start:.1f} s.")
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)
