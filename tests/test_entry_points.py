@@ -24,6 +24,8 @@ ENTRY_POINTS = {
   "ifan_jax.deblur": ("--checkpoint", "--out", "--tile", "--overlap", "--left", "--right"),
   "ifan_jax.convert": ("--filter_size", "--reblur_filter_size", "--in_bit", "--overwrite"),
   "ifan_jax.data.build": ("--name", "--manual_dir", "--data_dir", "--config", "--allow_partial"),
+  "ifan_jax.serve": ("--checkpoint", "--host", "--port", "--max_upload_mb", "--tile", "--overlap"),
+  "ifan_jax.export": ("--checkpoint", "--out", "--format", "--dtype", "--platforms"),
 }
 # A program of someone else's with flags named like ours, importing all of ifan_jax's entry points.
 HOST_PROGRAM = """
@@ -32,10 +34,12 @@ from absl import app, flags
 flags.DEFINE_bool("overwrite", False, "host flag")
 flags.DEFINE_integer("filter_size", 0, "host flag")
 flags.DEFINE_integer("in_bit", 0, "host flag")
-for name in ("checkpoint", "config", "data_dir", "workdir"):
+flags.DEFINE_integer("port", 0, "host flag")
+for name in ("checkpoint", "config", "data_dir", "workdir", "out", "format"):
   flags.DEFINE_string(name, None, "host flag")
 
 import ifan_jax, ifan_jax.eval, ifan_jax.deblur, ifan_jax.convert, ifan_jax.train, ifan_jax.data.build
+import ifan_jax.serve, ifan_jax.export
 from ifan_jax import Deblurrer
 
 
