@@ -21,6 +21,9 @@ class Entry:
   generated: bool = False  # rendered on first use (no download); else built from its manual download
   rotate_for_eval: bool = False  # the reference turns its images 90 degrees counter-clockwise before the network
   paper: Mapping[str, float] | None = None  # IFAN's (N=17) scores on the test split, in the paper's precision
+  # Configs are names of the user's choosing (`pairs/NAME`): each is a dataset of its own, whose
+  # layout (splits, views, bit depth) its builder reads off the manual dir it is built from.
+  user_named: bool = False
 
   def builder_class(self) -> type:
     return importlib.import_module(self.module).Builder
@@ -33,9 +36,11 @@ ENTRIES = (
     "ifan_jax.data.realdof.realdof_dataset_builder",
     paper=dict(psnr=24.71, ssim=0.748, mae=0.0407, lpips=0.306),
   ),
+  Entry("lfdof", "ifan_jax.data.lfdof.lfdof_dataset_builder"),
   Entry("cuhk", "ifan_jax.data.cuhk.cuhk_dataset_builder"),
   Entry("pixeldp", "ifan_jax.data.pixeldp.pixeldp_dataset_builder", rotate_for_eval=True),
   Entry("synthetic_dp", "ifan_jax.data.synthetic_dp.synthetic_dp_dataset_builder", generated=True),
+  Entry("pairs", "ifan_jax.data.pairs.pairs_dataset_builder", user_named=True),
 )
 NAMES = tuple(entry.name for entry in ENTRIES)
 

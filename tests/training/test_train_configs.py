@@ -29,7 +29,7 @@ def _parse(*args):
 
 
 def test_all_configs_are_shipped():
-  assert CONFIGS == ["dpdd", "dpdd_16bit", "dpdd_dual", "synthetic"]
+  assert CONFIGS == ["dpdd", "dpdd_16bit", "dpdd_dual", "pairs", "synthetic"]
 
 
 @pytest.mark.parametrize("name", CONFIGS)
