@@ -3,8 +3,9 @@
 Adding a dataset is a builder folder `ifan_jax/data/<name>/` (a TFDS builder class named
 `Builder`, see docs/datasets.md) plus one `Entry` below. The splits and features a dataset has
 are its builder's own (TFDS records them in the built dataset's info); an entry adds only what
-the builder does not know: whether it is rendered rather than downloaded, how the paper's
-evaluation treats it, and the paper's scores on it.
+the builder does not know: whether it is rendered rather than downloaded, whether its configs
+are names of the user's own datasets (`pairs/NAME`), how the paper's evaluation treats it, and
+the paper's scores on it.
 """
 
 import dataclasses
