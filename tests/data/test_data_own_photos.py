@@ -1,6 +1,7 @@
 """Datasets of one's own photos (`pairs/NAME`), LFDOF, and mixtures of datasets in the input pipeline."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -71,7 +72,8 @@ def test_a_pairs_dataset_takes_any_format_the_reader_reads_and_is_evaluated(tmp_
   (tmp_path / "work").mkdir()
   proc = run_command(
     "ifan_jax.eval",
-    ["--checkpoint", tiny_model_dir, "--dataset", "pairs/mixed_formats", "--split", "test"]
+    ["--checkpoint", os.path.relpath(tiny_model_dir, tmp_path / "work"), "--dataset", "pairs/mixed_formats"]
+    + ["--split", "test"]
     + ["--data_dir", "../tfds", "--out", "results", "--figures", "0"],
     cwd=tmp_path / "work",
   )

@@ -1,6 +1,7 @@
 """Training on any data: pairs without views (real pipeline), views needed but missing, and `init_from`."""
 
 import json
+import os
 import shutil
 
 import jax
@@ -107,7 +108,7 @@ def test_fine_tuning_an_official_file_from_another_directory_starts_from_its_par
   (tmp_path / "weights").mkdir()
   shutil.copy(GOLDEN / "ifan_small.pytorch", tmp_path / "weights" / "IFAN_small.pytorch")
   (tmp_path / "work").mkdir()
-  args = ["--config", REPO / "tests/training/tiny_config.py", "--workdir", "run"]
+  args = ["--config", os.path.relpath(REPO / "tests/training/tiny_config.py", tmp_path / "work"), "--workdir", "run"]
   args += ["--config.init_from=../weights/IFAN_small.pytorch", "--config.model.filter_size=5"]
   args += ["--config.learning_rate=0", "--config.use_disparity_loss=false", "--config.num_image_summaries=0"]
   proc = run_command("tests.training.train_on_fake_data", [*args, "--config.total_steps=1"], cwd=tmp_path / "work")
