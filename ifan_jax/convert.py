@@ -2,7 +2,7 @@ r"""Converts an official IFAN `.pytorch` checkpoint into an ifan_jax model direc
 
   python -m ifan_jax.convert IFAN.pytorch checkpoints/ifan [--filter_size 3] [--overwrite]
 
-The conversion itself is `ifan_jax.torch_weights`; this module only holds the command
+The conversion itself is `ifan_jax.io.torch_weights`; this module only holds the command
 line, whose flags are defined when it runs as `python -m` (see `define_flags`).
 """
 

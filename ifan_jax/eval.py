@@ -27,9 +27,8 @@ from ifan_jax.io import images
 def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
   flags.DEFINE_string("checkpoint", None, "Model directory or official .pytorch file.", required=True)
-  flags.DEFINE_string(
-    "dataset", None, f"{' | '.join(registry.NAMES)} (optionally /config) | folder:PATH", required=True
-  )
+  names = [f"{e.name}/NAME" if e.user_named else e.name for e in registry.ENTRIES]
+  flags.DEFINE_string("dataset", None, f"{' | '.join(names)} (optionally /config) | folder:PATH", required=True)
   flags.DEFINE_string("split", "test", "Split of a TFDS dataset.")
   flags.DEFINE_string("data_dir", None, "TFDS data_dir the datasets were built into (default: TFDS's own).")
   flags.DEFINE_string("out", None, "Output folder (default: results/<dataset>_<split>).")

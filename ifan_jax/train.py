@@ -2,6 +2,8 @@
 
 Override any config field with `--config.<field>=<value>` (a misspelt field is an
 error). Re-running on the same workdir resumes from its latest checkpoint.
+`--config.init_from=PATH` fine-tunes a model directory, an official .pytorch file or another
+run's workdir: the model config then comes from it, except the `--config.model.*` given here.
 Multi-process runs pass --coordinator_address, --num_processes and --process_id, or
 are detected on SLURM and Cloud TPU; see docs/training.md.
 """
@@ -32,7 +34,8 @@ def main(argv, datasets=None):
   # Before anything touches a device: joining a multi-process run must come first.
   options = flags.FLAGS
   distributed.initialize(options.coordinator_address, options.num_processes, options.process_id)
-  loop.train_and_evaluate(options.config, options.workdir, datasets=datasets)
+  overrides = config_flags.get_override_values(options["config"])
+  loop.train_and_evaluate(options.config, options.workdir, datasets=datasets, overrides=tuple(overrides))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 python -m ifan_jax.data.build dpdd --manual_dir ~/datasets [--config 16bit] [--data_dir DIR]
 python -m ifan_jax.data.build synthetic_dp [--config tiny]
+python -m ifan_jax.data.build pairs --manual_dir ~/my_photos --config my_photos   # your own photos
 """
 
 import functools
@@ -25,7 +26,11 @@ def define_flags():
   flags.DEFINE_string(
     "data_dir", None, "Where TFDS datasets live (default: TFDS's, ~/tensorflow_datasets or $TFDS_DATA_DIR)."
   )
-  flags.DEFINE_string("config", None, "Builder config, e.g. 8bit or 16bit for dpdd, tiny for synthetic_dp.")
+  flags.DEFINE_string(
+    "config",
+    None,
+    "Builder config, e.g. 8bit or 16bit for dpdd, tiny for synthetic_dp; for pairs, your dataset's name.",
+  )
   flags.DEFINE_bool(
     "allow_partial", False, "Accept splits with fewer scenes than published (to build a subset on purpose)."
   )
@@ -40,13 +45,16 @@ def build(
   """
   manual_dir, data_dir = (os.fspath(paths.absolute(d)) if d else None for d in (manual_dir, data_dir))
   entry = registry.entry(name)
+  if not entry.generated and not manual_dir:
+    layout = entry.builder_class().MANUAL_DOWNLOAD_INSTRUCTIONS
+    raise ValueError(f"{name} is built from its download: pass --manual_dir. Expected layout:\n{layout}")
+  if entry.user_named and not config:
+    raise ValueError(f"{name} needs your dataset's name: pass --config NAME (then use it as {name}/NAME).")
   kwargs = {} if entry.generated else {"allow_partial": allow_partial}
+  if entry.user_named:  # its layout is read off the folder
+    kwargs["manual_dir"] = manual_dir
   open_builder = functools.partial(tfds.builder, name, config=config, data_dir=data_dir, **kwargs)
   builder = open_builder()
-  if not entry.generated and not manual_dir:
-    raise ValueError(
-      f"{name} is built from its download: pass --manual_dir. Expected layout:\n{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}"
-    )
   builder = storage.prepare_once(
     builder, open_builder, download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
   )

@@ -49,16 +49,20 @@ def write_layout(
   """Writes `scenes` scenes per split in `builder_cls`'s layout under `manual_dir/<ROOT>`; returns that root.
 
   Scene `i` of a split is named `<split>_<i>`; a file in a `*_l` or `*_r` folder carries the `_L`/`_R`
-  suffix some releases use, to exercise the pairing by name.
+  suffix some releases use, to exercise the pairing by name. The folder of a `STACKED` feature gets a
+  subfolder per scene holding two images, `<scene>_00.png` and `<scene>_01.png`.
   """
   rng = np.random.default_rng(seed)
-  root = epath.Path(manual_dir) / builder_cls.ROOT
+  root = (epath.Path(manual_dir) / builder_cls.ROOT).resolve()
   for split, split_folders in builder_cls.SPLIT_FOLDERS.items():
     for i in range(scenes):
-      for folder in split_folders.values():
+      for feature, folder in split_folders.items():
         view = folder.split("/")[0]
         suffix = {"_l": "_L", "_r": "_R"}.get(view[-2:], "")
-        write_image(root / folder / f"{split}_{i}{suffix}.png", random_image(rng, height, width, bits))
+        name = f"{split}_{i}"
+        files = [f"{name}/{name}_{k:02d}" for k in range(2)] if feature == builder_cls.STACKED else [name + suffix]
+        for file in files:
+          write_image(root / folder / f"{file}.png", random_image(rng, height, width, bits))
   return root
 
 

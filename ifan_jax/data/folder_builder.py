@@ -39,7 +39,10 @@ class FolderBuilder(storage.ArrayRecordBuilder, skip_registration=True):
   BUILDER_CONFIGS = [EIGHT_BIT]
   ROOT: str  # folder of the dataset inside the manual dir, e.g. "DPDD"
   SPLIT_FOLDERS: Mapping[str, Mapping[str, str]]  # split -> feature -> folder under ROOT
-  SPLIT_SIZES: Mapping[str, int | None]  # published scene count per split (None: not checked)
+  SPLIT_SIZES: Mapping[str, int | None]  # published example count per split (None: not checked)
+  # A feature whose folder holds one subfolder per scene, each image of which is an example with
+  # the scene's other files (LFDOF's defocused images); None: every folder holds one file per scene.
+  STACKED: str | None = None
   HOMEPAGE: str = ""
   CITATION: str = ""
 
@@ -74,10 +77,16 @@ class FolderBuilder(storage.ArrayRecordBuilder, skip_registration=True):
     root = self._root(dl_manager)
     scenes = {}
     for split, split_folders in self.SPLIT_FOLDERS.items():
-      scenes[split] = folders.pair_scenes(root, split_folders)
+      scenes[split] = self._scenes(root, split_folders)
       first_folder = root / next(iter(split_folders.values()))
       folders.check_count(scenes[split], self.SPLIT_SIZES.get(split), first_folder, self._allow_partial)
     return {split: self._generate_examples(found) for split, found in scenes.items()}
+
+  def _scenes(self, root: epath.Path, split_folders: Mapping[str, str]) -> list[folders.Scene]:
+    """The examples of one split: its folders' files paired by name."""
+    if self.STACKED:
+      return folders.pair_stacked_scenes(root, split_folders, self.STACKED)
+    return folders.pair_scenes(root, split_folders)
 
   def _generate_examples(self, scenes):
     dtype = self.builder_config.dtype

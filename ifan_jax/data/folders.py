@@ -63,6 +63,30 @@ def pair_scenes(root: epath.Path, folders: Mapping[str, str]) -> list[Scene]:
   return [Scene(name, {feature: named[feature][name] for feature in folders}) for name in all_names]
 
 
+def pair_stacked_scenes(root: epath.Path, folders: Mapping[str, str], stacked: str) -> list[Scene]:
+  """Pairs a split whose `stacked` folder holds one subfolder per scene, each image of which is an example.
+
+  (LFDOF: `input/<scene>/*.png` are several defocused images of the scene, `ground_truth/<scene>.png` its
+  one all-in-focus image.) The subfolders pair by name with the files of the other folders; an example
+  is named `<scene>/<stem>` and holds one image of the stack and the scene's other files. Raises when
+  a folder is missing, a subfolder holds no image, or a scene has no partner.
+  """
+  stack_root = root / folders[stacked]
+  if not stack_root.is_dir():
+    raise FileNotFoundError(f"missing folder {stack_root}")
+  stacks = {p.name: p for p in sorted(stack_root.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+  named = {feature: _by_name(root / folder) for feature, folder in folders.items() if feature != stacked}
+  for feature, files in named.items():
+    for name in sorted(set(stacks) ^ set(files)):
+      where, partner = (root / folders[feature], stacks[name]) if name in stacks else (stack_root, files[name])
+      raise ValueError(f"{partner} has no partner named {name!r} in {where}.")
+  scenes = []
+  for name, folder in stacks.items():
+    others = {feature: files[name] for feature, files in named.items()}
+    scenes += [Scene(f"{name}/{path.stem}", {stacked: path, **others}) for path in list_images(folder)]
+  return scenes
+
+
 def check_count(scenes: list[Scene], expected: int | None, where: epath.Path, allow_partial: bool):
   """Checks that a split has its published number of scenes (unless `allow_partial`)."""
   if expected is None or len(scenes) == expected:
@@ -75,12 +99,13 @@ def check_count(scenes: list[Scene], expected: int | None, where: epath.Path, al
   )
 
 
-def load_scene(scene: Scene, dtype: type) -> dict[str, bytes]:
+def load_scene(scene: Scene, dtype: type, *, depth_of: epath.Path | None = None) -> dict[str, bytes]:
   """Reads every file of `scene` and returns PNG bytes per feature, ready for a TFDS image feature.
 
   Checks that each file decodes completely, has `dtype` pixels (uint8 or uint16) and the same size
   as the scene's other files. RGB PNGs are passed through byte for byte; anything else (JPEG, grey,
-  RGBA) is re-encoded as an RGB PNG.
+  RGBA) is re-encoded as an RGB PNG. `depth_of`: the file whose bit depth set `dtype` (a dataset
+  whose depth is read off its files), named by the error.
   """
   encoded, sizes = {}, {}
   for feature, path in scene.files.items():
@@ -89,6 +114,11 @@ def load_scene(scene: Scene, dtype: type) -> dict[str, bytes]:
     except OSError as e:
       raise ValueError(f"{path}: cannot read the file ({e}).") from e
     image = images.decode_rgb(data, str(path))
+    if image.dtype != dtype and depth_of is not None:
+      raise ValueError(
+        f"{path}: has {image.dtype} pixels, but {depth_of} has {np.dtype(dtype)}: the images of a dataset share "
+        "one bit depth (convert the odd ones)."
+      )
     if image.dtype != dtype:
       raise ValueError(f"{path}: has {image.dtype} pixels, this dataset config expects {np.dtype(dtype)}.")
     sizes[path] = image.shape[:2]

@@ -3,7 +3,9 @@
 Training uses grain over `tfds.data_source` (no TensorFlow): each host reads its own shard of the
 split, reshuffled every epoch; every example's augmentation is drawn from a generator seeded by its
 position in the stream, so the batches depend only on the seed and the iterator state can be saved
-and restored exactly.
+and restored exactly. A mixture of datasets (`ifan_jax.data.mixture`) interleaves the members'
+streams in the proportions of their weights, each member reshuffled every epoch of its own: the
+position in the mixed stream still says everything.
 """
 
 import concurrent.futures
@@ -20,10 +22,12 @@ import tqdm
 from absl import flags
 
 from ifan_jax.data import augment as augment_lib
-from ifan_jax.data import registry, storage
+from ifan_jax.data import mixture, registry, storage
 from ifan_jax.io import images, paths
 
-IMAGE_FEATURES = ("blurred", "left", "right", "sharp")  # training needs all four
+PAIR = ("blurred", "sharp")  # what training always needs
+VIEWS = ("left", "right")  # the dual-pixel views, which only some trainings need
+IMAGE_FEATURES = (*PAIR, *VIEWS)
 
 
 def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.core.DatasetBuilder:
@@ -43,8 +47,9 @@ def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.c
     return storage.prepare_once(builder, open_builder)
   config = f" --config {builder.builder_config.name}" if builder.builder_config else ""
   where = f" --data_dir {data_dir}" if data_dir else ""
+  origin = "folder" if entry.user_named else "download"
   raise FileNotFoundError(
-    f"dataset {dataset!r} is not built in {builder.data_dir}. Build it from its download with:\n"
+    f"dataset {dataset!r} is not built in {builder.data_dir}. Build it from its {origin} with:\n"
     f"  python -m ifan_jax.data.build {entry.name} --manual_dir DIR{config}{where}\n"
     f"where DIR holds the files laid out as follows:\n{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}"
   )
@@ -69,10 +74,13 @@ def _data_source(dataset: str, data_dir: str | None, split: str):
 
 
 class _SelectImages(grain.transforms.Map):
-  """A decoded example -> its four training images (drops the name)."""
+  """A decoded example -> its training images (drops the name, and the views when they are not needed)."""
+
+  def __init__(self, features: tuple[str, ...]):
+    self._features = features
 
   def map(self, example: dict) -> dict[str, np.ndarray]:
-    return {f: example[f] for f in IMAGE_FEATURES}
+    return {f: example[f] for f in self._features}
 
 
 class _EpochPermutation(grain.transforms.Map):
@@ -155,13 +163,20 @@ class TrainIterator(Iterator):
     self._iterator.set_state(state["grain"])
 
 
-def _host_shard(dataset, data_dir, split, process_index, process_count):
+def _host_shard(dataset, data_dir, split, process_index, process_count, views_for):
   """The split's source and this host's shard of it (examples `process_index::process_count`)."""
   source, features = _data_source(dataset, data_dir, split)
-  missing = [f for f in IMAGE_FEATURES if f not in features]
+  missing = [f for f in PAIR if f not in features]
   if missing:
     raise ValueError(f"dataset {dataset!r} cannot train IFAN: it has no {', '.join(missing)}.")
-  shard = grain.MapDataset.source(source)[process_index::process_count].map(_SelectImages())
+  missing = [f for f in VIEWS if f not in features]
+  if views_for and missing:
+    raise ValueError(
+      f"dataset {dataset!r} has no dual-pixel views ({', '.join(missing)}), which {views_for} needs; "
+      "train on datasets that have them, or without what needs them."
+    )
+  selected = IMAGE_FEATURES if views_for else PAIR
+  shard = grain.MapDataset.source(source)[process_index::process_count].map(_SelectImages(selected))
   if not len(shard):
     raise ValueError(
       f"host {process_index} of {process_count} gets no example of {dataset!r} {split!r} ({len(source)} examples)."
@@ -169,15 +184,20 @@ def _host_shard(dataset, data_dir, split, process_index, process_count):
   return source, shard
 
 
-def _batches(shard: grain.MapDataset, *, seed, crop_size, augment, batch_size, num_threads, num_workers):
-  """The endless stream of augmented batches of `shard`, reshuffled every epoch, prepared in the background."""
-  ds = (
-    grain.MapDataset.range(sys.maxsize)
-    .map(_EpochPermutation(len(shard), seed))
-    .map(_Lookup(shard))
-    .random_map(_Augment(crop_size, augment), seed=seed)
-    .batch(batch_size, drop_remainder=True)
-  )
+def _endless(shard: grain.MapDataset, seed: int) -> grain.MapDataset:
+  """The examples of `shard` forever, reshuffled every epoch: position in the stream -> example."""
+  return grain.MapDataset.range(sys.maxsize).map(_EpochPermutation(len(shard), seed)).map(_Lookup(shard))
+
+
+def _batches(shards, weights, *, seed, crop_size, augment, batch_size, num_threads, num_workers):
+  """The endless stream of augmented batches of `shards` mixed by `weights`, prepared in the background.
+
+  Member `i` is reshuffled with seed `seed + i`; grain's mix interleaves the members in exact
+  proportions (weights 0.7 and 0.3: 7 of every 10 examples from the first), a function of the position.
+  """
+  streams = [_endless(shard, seed + i) for i, shard in enumerate(shards)]
+  mixed = streams[0] if len(streams) == 1 else grain.MapDataset.mix(streams, weights)
+  ds = mixed.random_map(_Augment(crop_size, augment), seed=seed).batch(batch_size, drop_remainder=True)
   stream = ds.to_iter_dataset(grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=2 * num_threads))
   if num_workers:
     if not flags.FLAGS.is_parsed():
@@ -185,6 +205,15 @@ def _batches(shard: grain.MapDataset, *, seed, crop_size, augment, batch_size, n
       flags.FLAGS.mark_as_parsed()
     stream = stream.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers))
   return stream
+
+
+def _check_options(batch_size, process_count, in_memory, num_workers):
+  if batch_size % process_count:
+    raise ValueError(f"batch_size {batch_size} is not divisible by the {process_count} processes.")
+  if in_memory and num_workers:
+    raise ValueError(
+      f"in_memory=True keeps decoded images in this process; use num_workers=0 with it (got num_workers={num_workers})."
+    )
 
 
 def train_iterator(
@@ -201,11 +230,15 @@ def train_iterator(
   process_index: int | None = None,
   process_count: int | None = None,
   num_threads: int | None = None,
+  views_for: str | None = None,
 ) -> TrainIterator:
   """Infinite augmented training batches of this host's shard of `split`.
 
-  `batch_size` is global. Yields {'blurred', 'left', 'right', 'sharp'}: float32 in [0, 1] of shape
-  `[batch_size // process_count, crop_size, crop_size, 3]` (the training step splits it over the devices).
+  `dataset` is one dataset or a mixture (`ifan_jax.data.mixture`: "lfdof@0.7,dpdd@0.3"), each member
+  read from its own `split`. `batch_size` is global. Yields {'blurred', 'sharp'}, plus 'left' and
+  'right' when `views_for` names what needs them (e.g. "the disparity loss", quoted by the error for
+  a dataset without views): float32 in [0, 1] of shape `[batch_size // process_count, crop_size,
+  crop_size, 3]` (the training step splits it over the devices).
   The host reads examples `process_index::process_count` (default: this JAX process), reshuffled every epoch.
   `num_workers` > 0 prepares batches in that many worker processes (each decoding with threads);
   `in_memory` decodes the shard once into this process's memory and prepares batches in threads
@@ -214,19 +247,18 @@ def train_iterator(
   """
   process_index = jax.process_index() if process_index is None else process_index
   process_count = jax.process_count() if process_count is None else process_count
-  if batch_size % process_count:
-    raise ValueError(f"batch_size {batch_size} is not divisible by the {process_count} processes.")
-  if in_memory and num_workers:
-    raise ValueError(
-      f"in_memory=True keeps decoded images in this process; use num_workers=0 with it (got num_workers={num_workers})."
-    )
+  _check_options(batch_size, process_count, in_memory, num_workers)
   num_threads = num_threads or os.cpu_count()
-  source, shard = _host_shard(dataset, data_dir, split, process_index, process_count)
-  if in_memory:
-    shard = grain.MapDataset.source(_decode_all(shard, num_threads))
+  members = mixture.parse(dataset)
+  sizes, shards = [], []
+  for member in members:
+    source, shard = _host_shard(member.dataset, data_dir, split, process_index, process_count, views_for)
+    sizes.append(len(source))
+    shards.append(grain.MapDataset.source(_decode_all(shard, num_threads)) if in_memory else shard)
   host_seed = int(np.random.SeedSequence([seed, process_index]).generate_state(1)[0])
   stream = _batches(
-    shard,
+    shards,
+    [m.weight for m in members],
     seed=host_seed,
     crop_size=crop_size,
     augment=augment,
@@ -244,7 +276,8 @@ def train_iterator(
     process_index=process_index,
     process_count=process_count,
     num_workers=num_workers,
-    examples=len(source),
+    examples=sizes[0] if len(sizes) == 1 else sizes,
+    views=bool(views_for),
   )
   return TrainIterator(stream, fingerprint)
 

@@ -3,8 +3,9 @@
 Adding a dataset is a builder folder `ifan_jax/data/<name>/` (a TFDS builder class named
 `Builder`, see docs/datasets.md) plus one `Entry` below. The splits and features a dataset has
 are its builder's own (TFDS records them in the built dataset's info); an entry adds only what
-the builder does not know: whether it is rendered rather than downloaded, how the paper's
-evaluation treats it, and the paper's scores on it.
+the builder does not know: whether it is rendered rather than downloaded, whether its configs
+are names of the user's own datasets (`pairs/NAME`), how the paper's evaluation treats it, and
+the paper's scores on it.
 """
 
 import dataclasses
@@ -21,6 +22,9 @@ class Entry:
   generated: bool = False  # rendered on first use (no download); else built from its manual download
   rotate_for_eval: bool = False  # the reference turns its images 90 degrees counter-clockwise before the network
   paper: Mapping[str, float] | None = None  # IFAN's (N=17) scores on the test split, in the paper's precision
+  # Configs are names of the user's choosing (`pairs/NAME`): each is a dataset of its own, whose
+  # layout (splits, views, bit depth) its builder reads off the manual dir it is built from.
+  user_named: bool = False
 
   def builder_class(self) -> type:
     return importlib.import_module(self.module).Builder
@@ -33,9 +37,11 @@ ENTRIES = (
     "ifan_jax.data.realdof.realdof_dataset_builder",
     paper=dict(psnr=24.71, ssim=0.748, mae=0.0407, lpips=0.306),
   ),
+  Entry("lfdof", "ifan_jax.data.lfdof.lfdof_dataset_builder"),
   Entry("cuhk", "ifan_jax.data.cuhk.cuhk_dataset_builder"),
   Entry("pixeldp", "ifan_jax.data.pixeldp.pixeldp_dataset_builder", rotate_for_eval=True),
   Entry("synthetic_dp", "ifan_jax.data.synthetic_dp.synthetic_dp_dataset_builder", generated=True),
+  Entry("pairs", "ifan_jax.data.pairs.pairs_dataset_builder", user_named=True),
 )
 NAMES = tuple(entry.name for entry in ENTRIES)
 

@@ -1,7 +1,7 @@
 """The paper's evaluation protocol over an `EvalSource`, with per-image scores, outputs and figures.
 
 Per image: inference on the image cropped to a multiple of 8, the float output compared
-with the float ground truth (PSNR, SSIM, MAE, LPIPS from `ifan_jax.metrics`); then the
+with the float ground truth (PSNR, SSIM, MAE, LPIPS from `ifan_jax.evaluation.metrics`); then the
 mean over images. Time per image excludes compilation: each new image shape is run once
 untimed first.
 """

@@ -9,8 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ifan_jax.io import model_dir, run_dir
-from ifan_jax.io.paths import absolute
+from ifan_jax.io import any_model
 from ifan_jax.models import IFAN, SIZE_MULTIPLE, IFANConfig
 
 
@@ -44,25 +43,9 @@ class Deblurrer:
     """Loads a model directory (ours or `python -m ifan_jax.convert`'s), an official `.pytorch` file, or
     a training workdir (its latest checkpoint; `WORKDIR/best` for the best by validation PSNR).
 
-    A relative `path` is resolved here once, for every loader (orbax refuses relative paths)."""
-    path = absolute(path)
-    if path.suffix == ".pytorch":
-      from ifan_jax.io import torch_weights  # pylint: disable=import-outside-toplevel
-
-      config, params, _ = torch_weights.convert_state_dict(torch_weights.load_state_dict(path))
-      return cls(config, params)
-    if not path.exists():
-      raise FileNotFoundError(f"No checkpoint at {path}.")
-    if run_dir.training_run_dir(path) is not None:
-      return cls(*run_dir.load_trained_model(path))
-    if not model_dir.is_model_dir(path):
-      raise FileNotFoundError(
-        f"{path} holds no ifan_jax model ({model_dir.CONFIG_FILE} and {model_dir.PARAMS_DIR}/) and no "
-        "training checkpoint; "
-        "convert official weights with `python -m ifan_jax.convert SRC.pytorch DST_DIR`."
-      )
-    config, params = model_dir.load_model(path)
-    return cls(config, params)
+    A relative `path` is resolved once, for every loader (orbax refuses relative paths)."""
+    model = any_model.load(path)
+    return cls(model.config, model.network)
 
   def predict(self, image, left=None, right=None) -> dict[str, np.ndarray]:
     """Returns `result` (`H x W x 3`) and `disparity` (`ceil(H/8) x ceil(W/8)`), float32."""

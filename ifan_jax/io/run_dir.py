@@ -92,10 +92,11 @@ def training_run_dir(path) -> epath.Path | None:
   return None
 
 
-def load_trained_model(path) -> tuple[IFANConfig, Any]:
+def load_trained_model(path, *, with_reblur=False) -> tuple:
   """`(config, network_params)` of a training run: WORKDIR's latest checkpoint, or WORKDIR/best's.
 
-  A checkpoint that cannot be read is skipped with a warning for the newest one that can.
+  With `with_reblur=True`, `(config, network_params, reblur_params or None)`. A checkpoint that
+  cannot be read is skipped with a warning for the newest one that can.
   """
   directory = training_run_dir(path)
   if directory is None:
@@ -103,4 +104,5 @@ def load_trained_model(path) -> tuple[IFANConfig, Any]:
   args = ocp.args.Composite(params=ocp.args.StandardRestore(), meta=ocp.args.JsonRestore())
   with ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(read_only=True)) as manager:
     restored, _ = newest_readable(directory, steps(directory), lambda step: manager.restore(step, args=args))
-  return IFANConfig.from_dict(restored.meta["model"]), restored.params["network"]
+  config, params = IFANConfig.from_dict(restored.meta["model"]), restored.params
+  return (config, params["network"], params.get("reblur")) if with_reblur else (config, params["network"])

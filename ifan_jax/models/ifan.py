@@ -66,8 +66,10 @@ class IFAN(nn.Module):
   `__call__(blurred, right=None, left=None, train=False)` returns a dict:
   - always `result` (clipped to [0, 1] in inference, raw in training) and `disparity`
     (the DME output for the filter-encoder input, `[B, H/8, W/8, 1]`);
-  - in training also `filters`, `disparity_right`, `right_warped` and `left_down`
-    (`right` warped by `disparity_right` and `left` area-downsampled, both at 1/8).
+  - in training also `filters`, and, given the views, what the disparity loss compares:
+    `disparity_right`, `right_warped` and `left_down` (`right` warped by `disparity_right` and
+    `left` area-downsampled, both at 1/8). Without views (training without the disparity loss)
+    the single-image variant reads the blurred image alone.
   The dual-pixel variant (`config.dual_pixel`) always needs `right` and `left`.
   """
 
@@ -125,21 +127,27 @@ class IFAN(nn.Module):
     if not train:
       outputs["result"] = jnp.clip(result, 0.0, 1.0)
       return outputs
-    disparity_right = disparity if cfg.dual_pixel else disparity_estimator(filter_encoder(right)[-1])
-    outputs.update(
-      result=result,
+    outputs["result"] = result
+    if right is not None:
+      disparity_right = disparity if cfg.dual_pixel else disparity_estimator(filter_encoder(right)[-1])
+      outputs.update(self._disparity_loss_inputs(disparity_right, right, left))
+    return outputs
+
+  @staticmethod
+  def _disparity_loss_inputs(disparity_right, right, left):
+    """What the disparity loss compares: `right` at 1/8 warped by its disparity, and `left` at 1/8."""
+    return dict(
       disparity_right=disparity_right,
       right_warped=ops.warp_horizontal(ops.area_downsample(right, SIZE_MULTIPLE), disparity_right.astype(right.dtype)),
       left_down=ops.area_downsample(left, SIZE_MULTIPLE),
     )
-    return outputs
 
   def _check_inputs(self, blurred, right, left, train):
     check_image_shape(blurred, "the blurred image")
     if self.config.dual_pixel and (right is None or left is None):
       raise ValueError("The dual-pixel IFAN needs the right and left views as well as the blurred image.")
-    if train and (right is None or left is None):
-      raise ValueError("Training mode needs the right and left dual-pixel views for the disparity loss.")
+    if train and (right is None) != (left is None):
+      raise ValueError("Training mode takes both dual-pixel views (for the disparity loss) or neither.")
 
   def _reconstruct(self, x, skips, blurred, common):
     """The reconstructor: the filtered 1/8 features, upsampled past the encoder's skips, added to `blurred`.

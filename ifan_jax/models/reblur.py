@@ -49,7 +49,8 @@ class ReblurNet(nn.Module):
 class IFANWithReblur(nn.Module):
   """IFAN plus its reblurring network, as trained; parameters live under `network` and `reblur`.
 
-  `__call__(blurred, right, left, sharp)` returns IFAN's training outputs plus `reblurred`.
+  `__call__(blurred, right, left, sharp)` returns IFAN's training outputs plus `reblurred`
+  (`right` and `left` may be None: see `IFAN`).
   """
 
   config: IFANConfig

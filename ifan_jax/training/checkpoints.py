@@ -222,6 +222,15 @@ class TrainingCheckpoints:
   def latest_step(self) -> int | None:
     return self.latest.latest_step()
 
+  def latest_meta(self) -> dict | None:
+    """`meta` of the newest save in `checkpoints/` whose meta can be read (what a resume starts from), or None."""
+    steps = self.latest.all_steps()
+    if not steps:
+      return None
+    args = ocp.args.Composite(meta=ocp.args.JsonRestore())
+    meta, _ = run_dir.newest_readable(self.latest.directory, steps, lambda s: self.latest.restore(s, args=args).meta)
+    return meta
+
   def best_meta(self) -> dict | None:
     """`meta` of the best save so far (its `psnr` is what a new save must beat), or None."""
     step = self.best.latest_step()

@@ -17,11 +17,24 @@ def default_config():
   # `--config.model.dtype=bfloat16` computes in bf16 on GPU/TPU; parameters stay float32.
   config.model = config_dict.ConfigDict(IFANConfig().to_dict())
 
+  # Fine-tuning: start the network (and the reblurring network, if the source has one and the
+  # reblurring loss is on) from a model directory, an official .pytorch file or another run's
+  # workdir; the optimiser starts fresh. The model config then comes from the source, except the
+  # `model.*` fields given on the command line and how the model is computed (dtype, iac_impl,
+  # fuse_filter_head). A .pytorch file's shapes do not tell model.filter_size,
+  # model.reblur_filter_size nor model.in_bit: those come from this config. A workdir that already
+  # has checkpoints resumes from them and ignores init_from.
+  config.init_from = config_dict.placeholder(str)
+
   # Data: a TFDS dataset of ifan_jax/data/registry.py (docs/datasets.md). synthetic_dp is
-  # rendered on first use; the others must be built from their downloads first.
-  config.dataset = "dpdd"  # "dpdd", "dpdd/16bit" or "synthetic_dp" (or "synthetic_dp/<config>").
+  # rendered on first use; the others must be built from their downloads (pairs/NAME from your
+  # own folder of photos) first. A mixture names several with weights: "lfdof@0.7,dpdd@0.3"
+  # (ifan_jax/data/mixture.py), each member read from train_split.
+  config.dataset = "dpdd"  # "dpdd", "dpdd/16bit", "pairs/NAME", "synthetic_dp" (or "synthetic_dp/<config>").
   config.data_dir = config_dict.placeholder(str)  # TFDS data_dir; None means TFDS's default.
   config.train_split = "train"
+  # Validation: eval_split of eval_dataset; None means `dataset` (a mixture's first member).
+  config.eval_dataset = config_dict.placeholder(str)
   config.eval_split = "validation"
   config.eval_limit = config_dict.placeholder(int)  # Validate on the first N images only; None = all.
   config.crop_size = 256  # Side of the random training crops (a multiple of 8).
@@ -31,8 +44,8 @@ def default_config():
   config.augment = True  # The reference's noise / grayscale / rescale augmentation.
 
   # Loss = deblur MSE + disparity (warp) MSE + reblurring MSE, as the reference.
-  # Without dual-pixel data turn off the disparity loss (the reblurring loss needs only
-  # the blurred and sharp images).
+  # Only the disparity loss (and the dual-pixel model) reads the dual-pixel views: with it off,
+  # training reads blurred and sharp images only, and any dataset of pairs will do.
   config.use_disparity_loss = True
   config.use_reblur_loss = True
   config.deblur_loss_weight = 1.0

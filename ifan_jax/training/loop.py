@@ -13,12 +13,13 @@ from absl import logging
 from etils import epath
 from tqdm import tqdm
 
+from ifan_jax.data import mixture
 from ifan_jax.io import locks, paths
 from ifan_jax.io.paths import absolute
 from ifan_jax.models import IFANConfig
 from ifan_jax.models.config import EXECUTION_FIELDS
 from ifan_jax.models.ifan import SIZE_MULTIPLE
-from ifan_jax.training import optim, validation
+from ifan_jax.training import init_from, optim, validation
 from ifan_jax.training import step as step_lib
 from ifan_jax.training.checkpoints import BEST_DIR, LATEST_DIR, Mismatch, TrainingCheckpoints
 from ifan_jax.training.preemption import StopOnSigterm
@@ -91,14 +92,20 @@ def _workdir_lock(workdir: epath.Path):
   return locks.exclusive(workdir / LOCK_FILE, what=f"training workdir {workdir}")
 
 
+def eval_dataset(config) -> str:
+  """The dataset validated on: `config.eval_dataset`, else `config.dataset` (a mixture's first member)."""
+  return config.eval_dataset or mixture.first(config.dataset)
+
+
 def _check_eval_split(config, datasets):
   """Reads the first validation image: a misspelt `eval_split` fails now, not at the first validation."""
-  images = datasets.eval_iterator(dataset=config.dataset, data_dir=config.data_dir, split=config.eval_split, limit=1)
+  dataset = eval_dataset(config)
+  images = datasets.eval_iterator(dataset=dataset, data_dir=config.data_dir, split=config.eval_split, limit=1)
   try:
     next(iter(images))
   except StopIteration:
     raise ValueError(
-      f"config.eval_split={config.eval_split!r} of dataset {config.dataset!r} holds no image to validate on."
+      f"config.eval_split={config.eval_split!r} of dataset {dataset!r} holds no image to validate on."
     ) from None
   except Exception as error:
     error.add_note(f"(Checked before training: config.eval_split={config.eval_split!r}.)")
@@ -127,21 +134,25 @@ def _check_same_model(model_config, meta: dict, where):
     logging.info("Resuming with model.%s=%r (the checkpoint was trained with %r).", name, new[name], saved[name])
 
 
-def train_and_evaluate(config, workdir, *, datasets=None) -> dict | None:
+def train_and_evaluate(config, workdir, *, datasets=None, overrides=()) -> dict | None:
   """Trains IFAN as `config` says, in `workdir` (resuming from its latest checkpoint if any).
 
   `datasets` provides `train_iterator` and `eval_iterator` as `ifan_jax.data.pipeline`
   does (the default; it builds `synthetic_dp` on first use). Before the first step it
   checks the config, that the workdir is writable and not in use by another run, that
-  both splits exist, and that a checkpoint to resume from fits the config. Returns the
-  final validation metrics, or None if SIGTERM stopped the run early (after saving a
-  checkpoint).
+  both splits exist and the datasets have what the training needs, and that a checkpoint
+  to resume from (or `config.init_from`) fits the config. `overrides`: the config keys the
+  command line gave, which `init_from` leaves as they are (`ifan_jax.training.init_from`).
+  Returns the final validation metrics, or None if SIGTERM stopped the run early (after
+  saving a checkpoint).
   """
   check_config(config)
   workdir = absolute(workdir)
   _prepare_workdir(workdir)
   with _workdir_lock(workdir), TrainingCheckpoints(workdir, keep=config.keep_checkpoints) as checkpoints:
-    run = _Run(config, workdir, datasets or _default_datasets(), checkpoints)
+    latest_meta = checkpoints.latest_meta() if config.init_from else None
+    config, source = init_from.resolve(config, latest_meta, overrides)
+    run = _Run(config, workdir, datasets or _default_datasets(), checkpoints, source)
     try:
       finished = run.train()
     finally:
@@ -155,7 +166,8 @@ def train_and_evaluate(config, workdir, *, datasets=None) -> dict | None:
 class _Run:
   """One start of a training run: its state, data stream, checkpoints and logs."""
 
-  def __init__(self, config, workdir, datasets, checkpoints: TrainingCheckpoints):
+  def __init__(self, config, workdir, datasets, checkpoints: TrainingCheckpoints, source=None):
+    """`source`: the model to start from when there is no checkpoint to resume (`init_from.resolve`)."""
     self.config, self.workdir, self.datasets, self.checkpoints = config, workdir, datasets, checkpoints
     self.is_chief = jax.process_index() == 0
     self.model_config = step_lib.model_config(config)
@@ -170,16 +182,10 @@ class _Run:
       num_workers=config.num_workers,
       in_memory=config.in_memory,
       augment=config.augment,
+      views_for=step_lib.views_needed_by(config),
     )
     tx = optim.make_optimizer(config)
-    state = jax.device_get(step_lib.init_state(config, tx, jax.random.PRNGKey(config.seed)))
-    restored = checkpoints.restore_latest(
-      state.params, state.opt_state, check_meta=functools.partial(_check_same_model, self.model_config)
-    )
-    if restored is not None:
-      logging.info("Resuming from the checkpoint at step %d.", restored.step)
-      state = step_lib.TrainState(step=np.int32(restored.step), params=restored.params, opt_state=restored.opt_state)
-      self.train_iter.set_state(restored.pipeline_state)
+    state = self._initial_state(tx, source)
     best_meta = checkpoints.best_meta()
     self.best_psnr = best_meta["eval"]["psnr"] if best_meta else -math.inf
     self.step = int(state.step)
@@ -190,6 +196,24 @@ class _Run:
     if self.is_chief:
       (workdir / CONFIG_FILE).write_text(config.to_json_best_effort(indent=2))
     self.writer = MetricWriter(workdir, enabled=self.is_chief)
+
+  def _initial_state(self, tx, source) -> step_lib.TrainState:
+    """The workdir's latest checkpoint (and the pipeline's position there); else a fresh state, whose
+    network starts from `source` if given (with a fresh optimiser)."""
+    config = self.config
+    state = jax.device_get(step_lib.init_state(config, tx, jax.random.PRNGKey(config.seed)))
+    restored = self.checkpoints.restore_latest(
+      state.params, state.opt_state, check_meta=functools.partial(_check_same_model, self.model_config)
+    )
+    if restored is not None:
+      logging.info("Resuming from the checkpoint at step %d.", restored.step)
+      self.train_iter.set_state(restored.pipeline_state)
+      return step_lib.TrainState(step=np.int32(restored.step), params=restored.params, opt_state=restored.opt_state)
+    if source is None:
+      return state
+    logging.info("Starting from the parameters of %s (the optimiser starts fresh).", source.path)
+    params = init_from.initial_params(state.params, source, use_reblur_loss=config.use_reblur_loss)
+    return step_lib.TrainState(step=state.step, params=params, opt_state=tx.init(params))
 
   def train(self) -> bool:
     """Steps to `total_steps`; False if SIGTERM stopped it first (after saving a checkpoint)."""
@@ -277,7 +301,7 @@ class _Run:
   def _validate(self, params):
     config = self.config
     images = self.datasets.eval_iterator(
-      dataset=config.dataset, data_dir=config.data_dir, split=config.eval_split, limit=config.eval_limit
+      dataset=eval_dataset(config), data_dir=config.data_dir, split=config.eval_split, limit=config.eval_limit
     )
     return validation.validate(
       params["network"], images, self.model_config, num_image_summaries=config.num_image_summaries
@@ -299,7 +323,7 @@ class _Run:
     if self.is_chief:
       (self.workdir / FINAL_METRICS_FILE).write_text(json.dumps(final, indent=2))
       print(
-        f"Validation PSNR after {self.step} steps ({final['num_images']} images of {self.config.dataset} "
+        f"Validation PSNR after {self.step} steps ({final['num_images']} images of {eval_dataset(self.config)} "
         f"{self.config.eval_split}): blurred input {final['input_psnr']:.2f} dB, model "
         f"{final['model_psnr']:.2f} dB ({final['gain']:+.2f} dB); worst image {final['worst_image']} "
         f"({final['worst_gain']:+.2f} dB)."

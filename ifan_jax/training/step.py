@@ -1,6 +1,7 @@
 """The training step as a pure function, and the one `jax.pmap` that runs it on every local device.
 
-Batches are dicts of float32 images in [0, 1] (`blurred`, `left`, `right`, `sharp`):
+Batches are dicts of float32 images in [0, 1] (`blurred`, `sharp`, and `left`, `right` when
+`views_needed_by(config)`):
 `[per_device_batch, H, W, 3]` in `train_step`, a process's share `[per_process_batch, H, W, 3]`
 for the parallel step. Parameters are `{"network": ..., "reblur": ...}`
 (`reblur` only when the reblurring loss is on), the layout of `IFANWithReblur`.
@@ -36,6 +37,15 @@ def model_config(config) -> IFANConfig:
   return IFANConfig.from_dict(config.model.to_dict())
 
 
+def views_needed_by(config) -> str | None:
+  """What needs the dual-pixel views in this training, in words for the error of a dataset without them; or None."""
+  if config.model.dual_pixel:
+    return "the dual-pixel model (config.model.dual_pixel=True)"
+  if config.use_disparity_loss:
+    return "the disparity loss (config.use_disparity_loss=True; --config.use_disparity_loss=false trains without it)"
+  return None
+
+
 def init_params(config, rng):
   """Fresh parameters (Xavier-uniform as the reference), computed on the host CPU.
 
@@ -45,10 +55,11 @@ def init_params(config, rng):
   """
   model = IFANWithReblur(model_config(config)) if config.use_reblur_loss else IFAN(model_config(config))
   image = np.zeros((1, 2 * SIZE_MULTIPLE, 2 * SIZE_MULTIPLE, 3), np.float32)
+  views = (image, image) if views_needed_by(config) else (None, None)
   if config.use_reblur_loss:
-    init, args = model.init, (image,) * 4
+    init, args = model.init, (image, *views, image)
   else:
-    init, args = functools.partial(model.init, train=True), (image,) * 3
+    init, args = functools.partial(model.init, train=True), (image, *views)
   with jax.default_device(jax.local_devices(backend="cpu")[0]):
     rng = jax.device_put(rng)
     compiled = jax.jit(init).lower(rng, *args).compile(compiler_options={"xla_backend_optimization_level": 0})
@@ -62,8 +73,13 @@ def init_state(config, tx: optax.GradientTransformation, rng) -> TrainState:
 
 
 def training_outputs(params, batch, config):
-  """IFAN's training outputs for one per-device batch, plus `reblurred` when the reblurring loss is on."""
-  args = (batch["blurred"], batch["right"], batch["left"])
+  """IFAN's training outputs for one per-device batch, plus `reblurred` when the reblurring loss is on.
+
+  The views go in only when the training needs them: the single-image network then reads the
+  blurred image alone and returns nothing for the disparity loss.
+  """
+  views = (batch["right"], batch["left"]) if views_needed_by(config) else (None, None)
+  args = (batch["blurred"], *views)
   if config.use_reblur_loss:
     return IFANWithReblur(model_config(config)).apply({"params": params}, *args, batch["sharp"])
   return IFAN(model_config(config)).apply({"params": params["network"]}, *args, train=True)
@@ -72,8 +88,8 @@ def training_outputs(params, batch, config):
 def weighted_losses(outputs, batch, config) -> dict[str, jax.Array]:
   """The reference's loss: deblurring MSE + disparity (warp) MSE + reblurring MSE, each switchable.
 
-  Without dual-pixel data, `use_disparity_loss=False` leaves `left` and `right` unused
-  (XLA prunes the branch that reads them).
+  `use_disparity_loss=False` trains without dual-pixel views (the reblurring loss needs only the
+  blurred and sharp images).
   """
   parts = {"deblur": config.deblur_loss_weight * losses.deblur_loss(outputs, batch["sharp"])}
   if config.use_disparity_loss:

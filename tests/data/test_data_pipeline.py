@@ -17,7 +17,7 @@ TINY = "synthetic_dp/tiny"
 
 
 def _iterator(data_dir, **kwargs):
-  args = dict(dataset=TINY, data_dir=data_dir, crop_size=32, batch_size=4, seed=0, num_threads=2)
+  args = dict(dataset=TINY, data_dir=data_dir, crop_size=32, batch_size=4, seed=0, num_threads=2, views_for="tests")
   return pipeline.train_iterator(**{**args, **kwargs})
 
 
@@ -114,7 +114,7 @@ def test_eval_whole_images_in_file_order(tiny_data_dir):
     next(pipeline.eval_iterator(dataset=TINY, data_dir=tiny_data_dir, split="val"))
 
 
-def test_eval_crops_to_multiples_of_8_and_training_needs_dual_pixel_views(tmp_path):
+def test_eval_crops_to_multiples_of_8_and_views_are_read_only_when_needed(tmp_path):
   from ifan_jax.data import build, dummy_data
   from ifan_jax.data.realdof import realdof_dataset_builder
 
@@ -122,8 +122,10 @@ def test_eval_crops_to_multiples_of_8_and_training_needs_dual_pixel_views(tmp_pa
   build.build("realdof", manual_dir=str(tmp_path / "manual"), data_dir=str(tmp_path), allow_partial=True)
   batch = next(pipeline.eval_iterator(dataset="realdof", data_dir=str(tmp_path)))
   assert set(batch) == {"blurred", "sharp", "name"} and batch["blurred"].shape == (1, 16, 24, 3)
-  with pytest.raises(ValueError, match="'realdof' cannot train IFAN: it has no left, right"):
-    pipeline.train_iterator(dataset="realdof", data_dir=str(tmp_path), split="test", crop_size=16, batch_size=1, seed=0)
+  args = dict(dataset="realdof", data_dir=str(tmp_path), split="test", crop_size=16, batch_size=1, seed=0)
+  assert set(next(pipeline.train_iterator(**args, num_threads=1))) == {"blurred", "sharp"}
+  with pytest.raises(ValueError, match=r"'realdof' has no dual-pixel views \(left, right\), which the disparity loss"):
+    pipeline.train_iterator(**args, views_for="the disparity loss")
 
 
 _BUILD_WITH_THE_OTHER = """

@@ -154,7 +154,7 @@ def test_a_config_of_ones_own_is_usable_by_name(tmp_path):
   batch = next(
     pipeline.train_iterator(dataset="synthetic_dp/mine", data_dir=str(tmp_path), crop_size=16, batch_size=2, seed=0)
   )
-  assert batch["left"].shape == (2, 16, 16, 3)
+  assert batch["blurred"].shape == (2, 16, 16, 3)
   example = next(pipeline.eval_iterator(dataset="synthetic_dp/mine", data_dir=str(tmp_path)))
   expected = scenes.render_example((3, 2, 0), 16, 24, scenes.SceneConfig())
   np.testing.assert_array_equal(example["sharp"][0], images.to_float(expected["sharp"]))

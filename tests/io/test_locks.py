@@ -1,4 +1,4 @@
-"""ifan_jax.locks: a second holder is refused at once or waits; a killed holder's lock is taken over."""
+"""ifan_jax.io.locks: a second holder is refused at once or waits; a killed holder's lock is taken over."""
 
 import os
 import signal

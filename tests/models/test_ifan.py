@@ -51,6 +51,24 @@ def test_training_outputs_have_the_shapes_the_losses_need():
     assert out[name].shape == (2, 2, 3, 3)
 
 
+def test_training_without_views_reads_the_blurred_image_alone():
+  blurred, right, left, sharp = _images(jax.random.key(1))
+  model = IFANWithReblur(TINY)
+  params = module_xavier_params(model, blurred, right, left, sharp)
+  apply = jax.jit(model.apply)
+  alone, with_views = (
+    apply({"params": params}, blurred, None, None, sharp),
+    apply({"params": params}, blurred, right, left, sharp),
+  )
+  assert set(alone) == {"disparity", "filters", "result", "reblurred"}
+  for name in alone:
+    np.testing.assert_allclose(alone[name], with_views[name], atol=1e-6)
+  with pytest.raises(ValueError, match="both dual-pixel views .* or neither"):
+    IFAN(TINY).apply({"params": params["network"]}, blurred, right, None, train=True)
+  with pytest.raises(ValueError, match="The dual-pixel IFAN needs the right and left views"):
+    IFAN(TINY.replace(dual_pixel=True)).init(jax.random.key(0), blurred, train=True)
+
+
 def test_inference_clips_and_training_does_not():
   blurred, right, left, _ = _images(jax.random.key(2))
   model = IFAN(TINY)

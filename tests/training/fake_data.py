@@ -11,6 +11,7 @@ import jax
 import numpy as np
 
 KEYS = ("blurred", "left", "right", "sharp")
+PAIR = ("blurred", "sharp")
 
 
 def _blur(image):
@@ -40,8 +41,10 @@ class FakeTrainIterator:
   (and its checkpoint) and before step `s` runs.
   """
 
-  def __init__(self, *, batch_size, crop_size, seed, nan_at_step=None, sigterm_at_step=None, call_at_step=None):
-    self.batch_size, self.crop_size, self.seed = batch_size, crop_size, seed
+  def __init__(
+    self, *, batch_size, crop_size, seed, keys=KEYS, nan_at_step=None, sigterm_at_step=None, call_at_step=None
+  ):
+    self.batch_size, self.crop_size, self.seed, self.keys = batch_size, crop_size, seed, keys
     self.nan_at_step, self.sigterm_at_step = nan_at_step, sigterm_at_step
     self.call_at_step = call_at_step
     self.position = 0  # Batches handed out so far.
@@ -53,7 +56,7 @@ class FakeTrainIterator:
     local = self.batch_size // jax.process_count()
     first = jax.process_index() * local
     examples = [example(self.seed, self.position, first + i, self.crop_size) for i in range(local)]
-    batch = {key: np.stack([e[key] for e in examples]) for key in KEYS}
+    batch = {key: np.stack([e[key] for e in examples]) for key in self.keys}
     self.position += 1
     if self.position == self.nan_at_step:
       batch["blurred"][...] = np.nan
@@ -74,7 +77,8 @@ class FakeDatasets:
   """Module-like: `train_iterator` and `eval_iterator` as the real pipeline.
 
   As there, a split that the dataset lacks is a ValueError: at once for training, at the
-  first image for evaluation (`eval_iterator` is a generator).
+  first image for evaluation (`eval_iterator` is a generator); batches hold the views only when
+  `views_for` says what needs them.
   """
 
   def __init__(self, *, eval_images=2, eval_size=(40, 48), splits=("train", "validation"), **injections):
@@ -84,10 +88,13 @@ class FakeDatasets:
     if split not in self.splits:
       raise ValueError(f"dataset {dataset!r} has no split {split!r}; it has {', '.join(self.splits)}.")
 
-  def train_iterator(self, *, dataset, data_dir, split, crop_size, batch_size, seed, num_workers, in_memory, augment):
+  def train_iterator(
+    self, *, dataset, data_dir, split, crop_size, batch_size, seed, num_workers, in_memory, augment, views_for
+  ):
     del data_dir, num_workers, in_memory, augment
     self._check_split(dataset, split)
-    return FakeTrainIterator(batch_size=batch_size, crop_size=crop_size, seed=seed, **self.injections)
+    keys = KEYS if views_for else PAIR
+    return FakeTrainIterator(batch_size=batch_size, crop_size=crop_size, seed=seed, keys=keys, **self.injections)
 
   def eval_iterator(self, *, dataset, data_dir, split, limit):
     del data_dir

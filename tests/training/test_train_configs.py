@@ -29,7 +29,7 @@ def _parse(*args):
 
 
 def test_all_configs_are_shipped():
-  assert CONFIGS == ["dpdd", "dpdd_16bit", "dpdd_dual", "synthetic"]
+  assert CONFIGS == ["dpdd", "dpdd_16bit", "dpdd_dual", "pairs", "synthetic"]
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -45,6 +45,8 @@ def test_reference_variants():
   sixteen = _parse(f"--config={ROOT / 'configs' / 'dpdd_16bit.py'}")
   assert dual.model.dual_pixel and dual.dataset == "dpdd"
   assert sixteen.model.in_bit == 16 and sixteen.dataset == "dpdd/16bit"
+  own = _parse(f"--config={ROOT / 'configs' / 'pairs.py'}", "--config.dataset=pairs/mine@0.5,dpdd@0.5")
+  assert own.dataset == "pairs/mine@0.5,dpdd@0.5" and not own.use_disparity_loss and own.use_reblur_loss
 
 
 def test_overrides_apply_and_a_misspelt_field_is_an_error():
@@ -69,6 +71,6 @@ def test_configs_load_from_any_working_directory_without_path_tricks(tmp_path):
     [sys.executable, "-c", script, *paths], cwd=tmp_path, capture_output=True, text=True, check=False
   )
   assert done.returncode == 0, done.stderr
-  assert done.stdout.split() == ["dpdd", "dpdd/16bit", "dpdd", "synthetic_dp"]
+  assert done.stdout.split() == ["dpdd", "dpdd/16bit", "dpdd", "pairs/my_photos", "synthetic_dp"]
   for path in paths:
     assert "sys.path" not in pathlib.Path(path).read_text()
