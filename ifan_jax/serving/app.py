@@ -76,8 +76,12 @@ async def _deblur(request):
   filename, photo, views_ = await _read_request(request, state.worker, state.max_bytes)
   outputs, seconds = await state.worker.deblur(photo, views=views_, name=filename)
   data, media_type, name = await run_in_threadpool(views.result_file, outputs["result"], photo, filename, result_format)
-  # RFC 5987 quoting: the name comes from the user's file and may hold quotes or any character.
-  headers = {"Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}", "X-Deblur-Seconds": f"{seconds:.3f}"}
+  # RFC 6266's filename* (RFC 5987 percent-encoding of UTF-8): the name is the user's and may hold
+  # quotes or any character.
+  headers = {
+    "Content-Disposition": f"inline; filename*=UTF-8''{quote(name, safe='')}",
+    "X-Deblur-Seconds": f"{seconds:.3f}",
+  }
   return Response(data, media_type=media_type, headers=headers)
 
 

@@ -7,11 +7,16 @@ any of it is decoded: at once when its Content-Length says so, otherwise as soon
 """
 
 import dataclasses
+import re
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 _CURL_HINT = "send the image as multipart/form-data, e.g. curl -F image=@photo.png URL"
+# What browsers (the HTML standard's multipart/form-data encoding) and httpx escape in a part's name
+# and filename: '"' as %22, CR and LF (httpx: every control character) as %0D, %0A, .... Nothing
+# else is percent-encoded there, so a literal "%41" in a file name stays as it is.
+_FORM_ESCAPE = re.compile(r"%(22|[01][0-9A-F])")
 
 
 class UploadError(Exception):
@@ -28,6 +33,11 @@ class Part:
 
   filename: str | None
   data: bytes
+
+
+def _unescape(value: bytes) -> str:
+  """A part's name or filename as the user's file was named: UTF-8, the form encoding's escapes undone."""
+  return _FORM_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value.decode("utf-8", "replace"))
 
 
 def _too_large(size_bytes, max_bytes, exact=True) -> UploadError:
@@ -59,6 +69,7 @@ class _Collector:
 
   def __init__(self):
     self.parts: dict[str, Part] = {}
+    self.complete = False  # Whether the closing boundary came: a cut-off body never gets there.
     self._field, self._header, self._headers, self._data = b"", b"", {}, bytearray()
 
   def callbacks(self):
@@ -69,6 +80,7 @@ class _Collector:
       "on_header_end": self._header_end,
       "on_part_data": lambda data, start, end: self._data.extend(data[start:end]),
       "on_part_end": self._end,
+      "on_end": lambda: setattr(self, "complete", True),
     }
 
   def _begin(self):
@@ -80,9 +92,10 @@ class _Collector:
 
   def _end(self):
     _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
-    name = options.get(b"name", b"").decode("utf-8", "replace")
     filename = options.get(b"filename")
-    self.parts[name] = Part(None if filename is None else filename.decode("utf-8", "replace"), bytes(self._data))
+    self.parts[_unescape(options.get(b"name", b""))] = Part(
+      None if filename is None else _unescape(filename), bytes(self._data)
+    )
 
 
 async def read_form(request, max_bytes: int) -> dict[str, Part]:
@@ -100,4 +113,6 @@ async def read_form(request, max_bytes: int) -> dict[str, Part]:
     parser.finalize()
   except MultipartParseError as e:
     raise UploadError(400, f"The multipart body cannot be parsed ({e}): {_CURL_HINT}.") from None
+  if not collector.complete:
+    raise UploadError(400, f"The multipart body ends before its closing boundary (a truncated upload?): {_CURL_HINT}.")
   return collector.parts

@@ -147,6 +147,13 @@ def test_requests_without_an_image_are_400(client):
   assert response.status_code == 400 and "format='gif'" in response.json()["error"]
 
 
+def test_a_body_cut_off_before_its_closing_boundary_is_400(client):
+  body = b"--b\r\nContent-Disposition: form-data; name=image; filename=a.png\r\n\r\n" + UPLOADS["photo8.png"][0]
+  response = client.post("/api/deblur", content=body, headers={"content-type": "multipart/form-data; boundary=b"})
+  assert response.status_code == 400
+  assert "ends before its closing boundary (a truncated upload?)" in response.json()["error"]
+
+
 def test_oversize_uploads_are_413_before_decoding(client, monkeypatch):
   decoded = []
   monkeypatch.setattr(images, "decode_pixels", lambda *a: decoded.append(a))
@@ -250,7 +257,19 @@ def test_upload_parser_keeps_file_names_and_fields():
     b'\r\n--x\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--x--\r\n'
   )
   parser.finalize()
+  assert collector.complete
   assert collector.parts == {"image": uploads.Part("a b.png", b"\x00\r\n\x01"), "note": uploads.Part(None, b"hi")}
+
+
+def test_upload_parser_undoes_the_form_encoding_of_names():
+  """Browsers and httpx send '"' as %22 and control characters as %0A...; nothing else is escaped."""
+  collector = uploads._Collector()
+  parser = MultipartParser(b"x", collector.callbacks())
+  parser.write(
+    b'--x\r\nContent-Disposition: form-data; name="image"; filename="a %22b%22%0A100%41.png"\r\n\r\n1\r\n--x--\r\n'
+  )
+  parser.finalize()
+  assert collector.parts == {"image": uploads.Part('a "b"\n100%41.png', b"1")}
 
 
 def test_bad_settings_are_refused(deblurrer):
