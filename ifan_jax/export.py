@@ -28,7 +28,8 @@ def define_flags():
     "Model directory (ours or `python -m ifan_jax.convert`'s), an official .pytorch file or a training workdir.",
     required=True,
   )
-  flags.DEFINE_string("out", None, "File to write (replaced if it exists).", required=True)
+  flags.DEFINE_string("out", None, "File to write; an existing one only with --overwrite.", required=True)
+  flags.DEFINE_bool("overwrite", False, "Replace --out if it exists.")
   flags.DEFINE_enum("format", "jax", files.FORMATS, "jax: a jax.export artifact; onnx: an ONNX model.")
   flags.DEFINE_enum("dtype", "float32", forward.DTYPES, "Compute dtype of the jax format (inputs stay float32).")
   flags.DEFINE_list(
@@ -43,7 +44,12 @@ def main(argv):
   start = time.perf_counter()
   try:
     size = files.export_file(
-      options.checkpoint, options.out, fmt=options.format, dtype=options.dtype, platforms=options.platforms
+      options.checkpoint,
+      options.out,
+      overwrite=options.overwrite,
+      fmt=options.format,
+      dtype=options.dtype,
+      platforms=options.platforms,
     )
   except (OSError, ValueError, ImportError) as e:
     sys.exit(f"ifan_jax.export: {e}")

@@ -25,7 +25,7 @@ ENTRY_POINTS = {
   "ifan_jax.convert": ("--filter_size", "--reblur_filter_size", "--in_bit", "--overwrite"),
   "ifan_jax.data.build": ("--name", "--manual_dir", "--data_dir", "--config", "--allow_partial"),
   "ifan_jax.serve": ("--checkpoint", "--host", "--port", "--max_upload_mb", "--tile", "--overlap"),
-  "ifan_jax.export": ("--checkpoint", "--out", "--format", "--dtype", "--platforms"),
+  "ifan_jax.export": ("--checkpoint", "--out", "--format", "--dtype", "--platforms", "--overwrite"),
 }
 # A program of someone else's with flags named like ours, importing all of ifan_jax's entry points.
 HOST_PROGRAM = """

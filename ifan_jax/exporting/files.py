@@ -23,18 +23,39 @@ def export_bytes(deblurrer, *, fmt="jax", dtype="float32", platforms=jax_format.
   return jax_format.serialize(jax_format.export(deblurrer, dtype=dtype, platforms=tuple(platforms)))
 
 
-def export_file(checkpoint, out, **options) -> int:
-  """Writes the export of `checkpoint` (`export_bytes`' `options`) to `out`; returns its size in bytes.
-
-  The folder is checked before the model loads, and the file is written beside `out` first and then
-  renamed, so a failed export leaves no partial file under the name asked for.
-  """
+def _check_out(out, overwrite):
+  """Refuses an `--out` that cannot be written or would replace a file unasked, before the model loads."""
   folder = os.path.dirname(os.path.abspath(out))
   if not os.path.isdir(folder):
     raise FileNotFoundError(f"--out {out}: the folder {folder} does not exist.")
-  data = export_bytes(Deblurrer.from_checkpoint(checkpoint), **options)
+  if os.path.isdir(out):
+    raise IsADirectoryError(
+      f"--out {out} is a folder: name the file to write in it, e.g. {os.path.join(out, 'ifan.jax')}."
+    )
+  if os.path.lexists(out) and not overwrite:
+    raise FileExistsError(f"--out {out} already exists; pass --overwrite to replace it.")
+
+
+def export_file(checkpoint, out, *, overwrite=False, **options) -> int:
+  """Writes the export of `checkpoint` (`export_bytes`' `options`) to `out`; returns its size in bytes.
+
+  `out` is checked, and its partial file opened beside it, before the model loads, so a bad `--out` is
+  named at once; the file is renamed to `out` once written, so a failed export leaves no partial file
+  under the name asked for.
+  """
+  _check_out(out, overwrite)
   partial = f"{out}.partial"
-  with open(partial, "wb") as f:
-    f.write(data)
-  os.replace(partial, out)
+  try:
+    with open(partial, "wb"):  # Whether the folder takes a file, asked before the model loads.
+      pass
+  except OSError as e:
+    raise OSError(f"--out {out}: cannot write in {os.path.dirname(os.path.abspath(out))} ({e.strerror}).") from e
+  try:
+    data = export_bytes(Deblurrer.from_checkpoint(checkpoint), **options)
+    with open(partial, "wb") as f:
+      f.write(data)
+    os.replace(partial, out)
+  except BaseException:
+    os.remove(partial)
+    raise
   return len(data)

@@ -1,6 +1,7 @@
 """The `jax` export: symbolic sizes, parity with `Deblurrer`, bfloat16, and the user guide's snippet run
 in a Python that cannot import ifan_jax (or Flax)."""
 
+import os
 import re
 import subprocess
 import sys
@@ -104,15 +105,39 @@ def test_dual_pixel_export_takes_image_left_right():
   np.testing.assert_allclose(np.asarray(result)[0], dual(image, left=left, right=right), atol=1e-5, rtol=0)
 
 
-def test_command_writes_the_artifact_and_names_bad_flags(tiny_model_dir, tmp_path):
-  proc = run_command("ifan_jax.export", ["--checkpoint", tiny_model_dir, "--out", "m.jax"], cwd=tmp_path)
+def test_command_takes_relative_paths_and_writes_the_artifact(tiny_model_dir, tmp_path):
+  (tmp_path / "work").mkdir()
+  checkpoint = os.path.relpath(tiny_model_dir, tmp_path / "work")
+  proc = run_command("ifan_jax.export", ["--checkpoint", checkpoint, "--out", "../m.jax"], cwd=tmp_path / "work")
   assert proc.returncode == 0, proc.stderr[-3000:]
-  assert "Wrote m.jax (jax," in proc.stdout and not (tmp_path / "m.jax.partial").exists()
+  assert "Wrote ../m.jax (jax," in proc.stdout and sorted(os.listdir(tmp_path)) == ["m.jax", "work"]
   exported = jax.export.deserialize(bytearray((tmp_path / "m.jax").read_bytes()))
   assert exported.nr_devices == 1
-  proc = run_command("ifan_jax.export", ["--checkpoint", tmp_path / "nothing", "--out", "x.jax"], cwd=tmp_path)
-  assert proc.returncode == 1 and "No checkpoint at" in proc.stderr
-  proc = run_command("ifan_jax.export", ["--checkpoint", tiny_model_dir, "--out", "no/such/x.jax"], cwd=tmp_path)
-  assert proc.returncode == 1 and "the folder" in proc.stderr and "does not exist" in proc.stderr
+  proc = run_command("ifan_jax.export", ["--checkpoint", checkpoint, "--out", "../m.jax"], cwd=tmp_path / "work")
+  assert proc.returncode == 1 and "--out ../m.jax already exists; pass --overwrite to replace it." in proc.stderr
+  args = ["--checkpoint", checkpoint, "--out", "../m.jax", "--overwrite", "--platforms", "cpu"]
+  proc = run_command("ifan_jax.export", args, cwd=tmp_path / "work")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert jax.export.deserialize(bytearray((tmp_path / "m.jax").read_bytes())).platforms == ("cpu",)
+
+
+@pytest.mark.parametrize(
+  "out, message",
+  [
+    ("no/such/x.jax", "--out no/such/x.jax: the folder {tmp}/no/such does not exist."),
+    (".", "--out . is a folder: name the file to write in it, e.g. ./ifan.jax."),
+    ("locked/x.jax", "--out locked/x.jax: cannot write in {tmp}/locked (Operation not permitted)."),
+  ],
+)
+def test_command_names_an_out_it_cannot_write(tiny_model_dir, tmp_path, locked_dir, out, message):
+  proc = run_command("ifan_jax.export", ["--checkpoint", tiny_model_dir, "--out", out], cwd=tmp_path)
+  assert proc.returncode == 1 and message.format(tmp=tmp_path) in proc.stderr, proc.stderr[-3000:]
+  assert sorted(os.listdir(tmp_path)) == ["locked"] and not os.listdir(locked_dir)
+
+
+def test_command_names_a_missing_checkpoint_and_leaves_no_file(tmp_path):
+  proc = run_command("ifan_jax.export", ["--checkpoint", "nothing", "--out", "x.jax"], cwd=tmp_path)
+  assert proc.returncode == 1 and f"No checkpoint at {tmp_path / 'nothing'}" in proc.stderr, proc.stderr[-3000:]
+  assert os.listdir(tmp_path) == []
   with pytest.raises(ValueError, match="--format onnx exports float32 only"):
-    files.export_bytes(Deblurrer.from_checkpoint(tiny_model_dir), fmt="onnx", dtype="bfloat16")
+    files.export_bytes(Deblurrer(TINY_CONFIG, xavier_params(TINY_CONFIG)), fmt="onnx", dtype="bfloat16")
