@@ -47,11 +47,13 @@ def _wait_for_health(url, proc, timeout=180):
 
 @pytest.fixture
 def server(tiny_model_dir, tmp_path):
-  """The command on a free port, with an empty TMPDIR of its own (the test checks that it stays empty)."""
+  """The command on a free port, given a relative checkpoint, with an empty TMPDIR of its own (the test
+  checks that it stays empty)."""
   port, temp = _free_port(), tmp_path / "server_tmp"
   temp.mkdir()
   env = dict(os.environ, PYTHONPATH=str(REPO), TMPDIR=str(temp))
-  command = [sys.executable, "-m", "ifan_jax.serve", "--checkpoint", str(tiny_model_dir), "--port", str(port)]
+  checkpoint = os.path.relpath(tiny_model_dir, tmp_path)
+  command = [sys.executable, "-m", "ifan_jax.serve", "--checkpoint", checkpoint, "--port", str(port)]
   proc = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
   url = f"http://127.0.0.1:{port}"
   try:
