@@ -20,6 +20,8 @@ STATEMENTS = (
   "import ifan_jax.deblur",
   "import ifan_jax.eval",
   "import ifan_jax.train",
+  "import ifan_jax.serve",
+  "import ifan_jax.export",
 )
 _PROBE = """
 import json, sys, time
