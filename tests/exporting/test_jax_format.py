@@ -27,6 +27,8 @@ sys.meta_path.insert(0, Blocker())
 DRIVER = """
 for i in range(2):
   np.save(f"out{i}.npy", deblur(np.load(f"in{i}.npy")))
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("ifan_jax", "flax", "orbax"))
+assert "ifan_jax" not in sys.modules and not loaded, loaded
 try:
   import ifan_jax
 except ImportError as e:
