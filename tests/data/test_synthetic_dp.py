@@ -106,6 +106,51 @@ def test_a_blurred_foreground_spreads_over_the_background():
   np.testing.assert_allclose(out["blurred"][9:12, 9:55], 1.0, atol=1e-5)  # beyond the blur radius (8)
 
 
+APERTURES = [render.Aperture(blades=6, rotation=0.4), render.Aperture(softness=0.6),
+             render.Aperture(brightness=0.6), render.Aperture(brightness=-0.6),
+             render.Aperture(blades=5, softness=0.3, cat_eye=0.3, cat_eye_angle=0.5)]
+
+
+@pytest.mark.parametrize("aperture", APERTURES)
+@pytest.mark.parametrize("coc", [-7.0, -0.4, 0.0, 3.0, 8.0])
+def test_every_aperture_gives_normalised_views(aperture, coc):
+  full = aperture.psf(coc)
+  left, right = render.dual_pixel_psfs(coc, aperture=aperture)
+  np.testing.assert_allclose([full.sum(), left.sum(), right.sum()], 1.0, rtol=1e-5)
+  assert full.min() >= 0 and left.min() >= 0 and right.min() >= 0
+  assert full.shape == left.shape and full.shape[0] % 2 == 1
+  if abs(coc) <= 0.5:
+    assert full[full.shape[0] // 2, full.shape[1] // 2] > 0.5  # nearly in focus: nearly the point itself
+
+
+def test_aperture_shapes():
+  disk = render.CIRCLE.psf(8.0)
+  hexagon = render.Aperture(blades=6).psf(8.0)
+  assert (hexagon > 0).sum() < (disk > 0).sum()  # a polygon inside its circle
+  np.testing.assert_allclose(hexagon, hexagon[::-1, :], atol=1e-6)  # a vertex on the x axis: mirror symmetric
+  soft = render.Aperture(softness=0.6).psf(8.0)
+  assert soft.shape[0] > disk.shape[0] and soft.max() < disk.max()  # a wider, gentler rim
+  rim = render.Aperture(brightness=0.6).psf(8.0)
+  assert rim[5, 5] < rim[5, 2]  # a bright rim: the centre weighs less than near the edge
+  cat_eye = render.Aperture(cat_eye=0.3).psf(8.0)  # cut by a disk shifted to the right
+  columns = np.arange(cat_eye.shape[1]) - cat_eye.shape[1] // 2
+  assert (cat_eye.sum(0) * columns).sum() > 0.5
+  behind, in_front = render.Aperture(cat_eye=0.3).psf(8.0), render.Aperture(cat_eye=0.3).psf(-8.0)
+  np.testing.assert_allclose(in_front, behind[::-1, ::-1], atol=1e-6)  # turned by 180 degrees in front of focus
+  with pytest.raises(ValueError, match="at least 3 blades"):
+    render.Aperture(blades=2)
+
+
+def test_the_default_disk_is_the_former_psf():
+  """Aperture() reproduces the anti-aliased disk of 1.x, so configs without aperture variety keep it."""
+  for coc in (-9.0, 0.0, 2.5, 6.0):
+    radius = abs(coc) / 2
+    half = int(np.ceil(radius + 0.5))
+    y, x = np.mgrid[-half:half + 1, -half:half + 1].astype(np.float32)
+    disk = np.clip(radius + 0.5 - np.hypot(x, y), 0.0, 1.0)
+    np.testing.assert_allclose(render.CIRCLE.psf(coc), disk / disk.sum(), atol=1e-7)
+
+
 def test_examples_depend_only_on_their_seed():
   config = scenes.SceneConfig()
   a = scenes.render_example((0, 1, 2), 32, 48, config)
