@@ -46,7 +46,8 @@ def _load_photo(name: str) -> tuple[np.ndarray, bool]:
   """A shipped photograph as sRGB float32 `[H, W, 3]` in [0, 1], and whether it is grey (cached)."""
   if name not in _photo_cache:
     if name in _MATPLOTLIB_PHOTOS:
-      image = images.read_image(matplotlib.cbook.get_sample_data(_MATPLOTLIB_PHOTOS[name], asfileobj=False))
+      path = matplotlib.cbook.get_sample_data(_MATPLOTLIB_PHOTOS[name], asfileobj=False)
+      image = images.decode_rgb(images.read_bytes(path), str(path))
     else:
       image = getattr(skimage.data, name)()
     image = np.asarray(image)
