@@ -16,9 +16,9 @@ import numpy as np
 from absl import app, flags
 from etils import epath
 
-from ifan_jax.data import build, dummy_data, pipeline
+from ifan_jax.data import build, dummy_data, pipeline, srgb
 from ifan_jax.data.dpdd import dpdd_dataset_builder
-from ifan_jax.data.synthetic_dp import scenes
+from ifan_jax.data.synthetic_dp import textures
 
 _SCENES = flags.DEFINE_integer("scenes", 8, "Training scenes to generate.")
 _HEIGHT = flags.DEFINE_integer("height", 1120, "Source image height.")
@@ -36,9 +36,9 @@ def _write_sources(manual_dir: epath.Path, count: int, height: int, width: int):
   root = manual_dir / dpdd_dataset_builder.Builder.ROOT
   for i in range(count):
     for folder in dpdd_dataset_builder.Builder.SPLIT_FOLDERS["train"].values():
-      linear = scenes.photo_texture(rng, height, width)
+      linear = textures.photo_texture(rng, height, width)
       grain_noise = rng.normal(0, 0.01, linear.shape).astype(np.float32)
-      image = np.round(scenes.linear_to_srgb(linear + grain_noise) * 255).astype(np.uint8)
+      image = np.round(srgb.from_linear(linear + grain_noise) * 255).astype(np.uint8)
       dummy_data.write_image(root / folder / f"{i:04d}.png", image)
   for split in ("validation", "test"):  # the builder wants every split; one tiny scene each
     for folder in dpdd_dataset_builder.Builder.SPLIT_FOLDERS[split].values():

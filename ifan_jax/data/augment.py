@@ -15,6 +15,7 @@ import dataclasses
 import cv2
 import numpy as np
 
+from ifan_jax.data import srgb
 from ifan_jax.io import images as images_lib
 
 NOISE_PROBABILITY = 0.05
@@ -63,11 +64,7 @@ def draw(rng: np.random.Generator, height: int, width: int, crop_size: int, augm
 
 def to_grey(image: np.ndarray) -> np.ndarray:
   """`[H, W, 3]` in [0, 1] to its sRGB-encoded luminance, copied to 3 channels (the reference's greyscale)."""
-  linear = image @ _LUMINANCE
-  encoded = np.where(
-    linear <= 0.0031308, 12.92 * linear, 1.055 * np.power(np.maximum(linear, 0.0031308), 1 / 2.4) - 0.055
-  )
-  return np.repeat(encoded[..., None], 3, axis=-1).astype(np.float32)
+  return np.repeat(srgb.from_linear(image @ _LUMINANCE)[..., None], 3, axis=-1)
 
 
 def apply(images: dict[str, np.ndarray], aug: Augmentation, crop_size: int) -> dict[str, np.ndarray]:

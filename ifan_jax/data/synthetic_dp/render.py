@@ -53,22 +53,86 @@ def coc_levels(max_coc: float) -> np.ndarray:
   return np.concatenate([-levels[:0:-1], levels])
 
 
-def dual_pixel_psfs(coc: float, edge_softness: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+@dataclasses.dataclass(frozen=True)
+class Aperture:
+  """The lens's aperture, whose image every defocus PSF is (scaled to the circle of confusion).
+
+  The default is the ideal disk. Real lenses differ, and a network trained on one shape learns that
+  shape, so scenes can draw others: an iris of `blades` straight blades (a regular polygon, 0 for a
+  circle) turned by `rotation` radians; a rim `softness` (its width is `1 + softness * radius`
+  pixels, 0 for the anti-aliased 1-pixel edge); a radial `brightness` profile (weights
+  `1 + brightness * ((r / R)^2 - 1/2)`: above 0 a bright rim, below a bright centre, as with
+  spherical aberration); and a `cat_eye` cut, the intersection with a second disk shifted by
+  `cat_eye` diameters in direction `cat_eye_angle`, as mechanical vignetting makes off-axis PSFs.
+  """
+
+  blades: int = 0
+  rotation: float = 0.0
+  softness: float = 0.0
+  brightness: float = 0.0
+  cat_eye: float = 0.0
+  cat_eye_angle: float = 0.0
+
+  def __post_init__(self):
+    if self.blades and self.blades < 3:
+      raise ValueError(f"An aperture needs 0 (a circle) or at least 3 blades, got {self.blades}.")
+    if not 0 <= self.cat_eye < 1:
+      raise ValueError(f"cat_eye {self.cat_eye} must be in [0, 1): at 1 diameter nothing is left.")
+
+  def psf(self, coc: float) -> np.ndarray:
+    """The full-aperture PSF `[2k+1, 2k+1]` of a signed circle of confusion `coc` (pixels), summing to 1.
+
+    In front of the focal plane (coc < 0) the image of the aperture is turned by 180 degrees."""
+    radius = abs(coc) / 2
+    rim = 1.0 + self.softness * radius
+    half = int(np.ceil(radius + rim / 2))
+    y, x = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float32)
+    if coc < 0:
+      y, x = -y, -x
+    distance = self._radial_distance(x, y)
+    weight = np.clip((radius - distance) / rim + 0.5, 0.0, 1.0)
+    if self.brightness and radius > 0:
+      weight *= np.clip(1.0 + self.brightness * ((np.minimum(distance / radius, 1.0)) ** 2 - 0.5), 0.0, None)
+    if self.cat_eye:
+      shift = self.cat_eye * 2 * radius
+      other = np.hypot(x - shift * np.cos(self.cat_eye_angle), y - shift * np.sin(self.cat_eye_angle))
+      weight *= np.clip((radius - other) / rim + 0.5, 0.0, 1.0)
+    if weight.sum() <= 0:  # a blur far below a pixel: the point itself
+      weight = (np.hypot(x, y) == 0).astype(np.float32)
+    return (weight / weight.sum()).astype(np.float32)
+
+  def _radial_distance(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Distance from the centre in units where the aperture's edge lies at its radius (a polygon's
+    vertices on the circle, its sides inside it)."""
+    distance = np.hypot(x, y)
+    if not self.blades:
+      return distance
+    sector = 2 * np.pi / self.blades
+    angle = np.mod(np.arctan2(y, x) - self.rotation, sector) - sector / 2
+    return distance * np.cos(angle) / np.cos(sector / 2)
+
+
+CIRCLE = Aperture()
+
+
+def dual_pixel_psfs(
+  coc: float, edge_softness: float = 0.2, aperture: Aperture = CIRCLE
+) -> tuple[np.ndarray, np.ndarray]:
   """Left and right view PSFs of a point whose signed circle of confusion is `coc` pixels.
 
-  The full-aperture PSF is a disk of diameter |coc| with an anti-aliased rim. Each DP photodiode
-  sees one half of the aperture: the left view keeps the left half of the disk behind the focal
-  plane (coc > 0) and the right half in front of it (coc < 0); the right view the other half.
-  The split is a smooth ramp `edge_softness` of the radius wide, not a hard cut. Each PSF is
-  normalised to sum 1, so `(left + right) / 2` is exactly the full disk normalised to sum 1.
+  The full-aperture PSF is `aperture.psf(coc)`: by default a disk of diameter |coc| with an
+  anti-aliased rim. Each DP photodiode sees one half of the aperture: the left view keeps the left
+  half behind the focal plane (coc > 0) and the right half in front of it (coc < 0); the right view
+  the other half. The split is a smooth ramp `edge_softness` of the radius wide, not a hard cut.
+  Each PSF is normalised to sum 1; for an aperture symmetric about the vertical axis (the circle,
+  and every shape whose halves carry equal light) `(left + right) / 2` is the full PSF.
   """
-  radius = abs(coc) / 2
-  half = int(np.ceil(radius + 0.5))
-  y, x = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float32)
-  disk = np.clip(radius + 0.5 - np.hypot(x, y), 0.0, 1.0)
-  ramp_width = max(edge_softness * radius, 0.25)
+  full = aperture.psf(coc)
+  half = full.shape[0] // 2
+  x = np.arange(-half, half + 1, dtype=np.float32)[None, :]
+  ramp_width = max(edge_softness * abs(coc) / 2, 0.25)
   left_side = 1.0 / (1.0 + np.exp(np.sign(coc) * x / ramp_width))
-  left, right = disk * left_side, disk * (1.0 - left_side)
+  left, right = full * left_side, full * (1.0 - left_side)
   return left / left.sum(), right / right.sum()
 
 
@@ -85,7 +149,9 @@ def _scatter(part: np.ndarray, psf: np.ndarray, out: np.ndarray, rows: slice, co
   out[rows, cols] += cv2.filter2D(part, -1, np.ascontiguousarray(psf[::-1, ::-1]), borderType=cv2.BORDER_CONSTANT)
 
 
-def blur_layer(premultiplied: np.ndarray, coc: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def blur_layer(
+  premultiplied: np.ndarray, coc: np.ndarray, levels: np.ndarray, aperture: Aperture = CIRCLE
+) -> tuple[np.ndarray, np.ndarray]:
   """Blurs one layer `[H, W, 4]` (alpha-premultiplied RGB, then alpha) into its left and right views.
 
   Each pixel is spread with the DP PSFs of its own circle of confusion `coc [H, W]` (a scatter),
@@ -105,7 +171,7 @@ def blur_layer(premultiplied: np.ndarray, coc: np.ndarray, levels: np.ndarray) -
     ys, xs = np.nonzero(weight.any(axis=1))[0], np.nonzero(weight.any(axis=0))[0]
     if not len(ys):
       continue
-    psf_left, psf_right = dual_pixel_psfs(float(levels[index]))
+    psf_left, psf_right = dual_pixel_psfs(float(levels[index]), aperture=aperture)
     margin = psf_left.shape[0] // 2
     rows = slice(max(ys[0] - margin, 0), min(ys[-1] + margin + 1, h))
     cols = slice(max(xs[0] - margin, 0), min(xs[-1] + margin + 1, w))
@@ -124,14 +190,14 @@ class Layer:
   depth_m: np.ndarray
 
 
-def render(layers: list[Layer], lens: ThinLens, max_coc: float) -> dict[str, np.ndarray]:
+def render(layers: list[Layer], lens: ThinLens, max_coc: float, aperture: Aperture = CIRCLE) -> dict[str, np.ndarray]:
   """Renders layers (listed back to front) into sharp, left, right and blurred linear images.
 
   Each layer is blurred on its own and composited over the layers behind it with its own blurred
   alpha ("over" operator), separately in each view, so a blurred foreground edge spreads over the
   background while the background never leaks in front of it. `blurred` is the mean of the two views:
   the sum of the two half-aperture images, normalised like DPDD's combined images. Circles of
-  confusion are clipped to `max_coc` pixels.
+  confusion are clipped to `max_coc` pixels; every PSF has the shape of `aperture`.
   """
   levels = coc_levels(max_coc)
   shape = layers[0].color.shape
@@ -140,7 +206,7 @@ def render(layers: list[Layer], lens: ThinLens, max_coc: float) -> dict[str, np.
     alpha = layer.alpha[..., None].astype(np.float32)
     premultiplied = np.concatenate([layer.color * alpha, alpha], axis=-1).astype(np.float32)
     coc = np.clip(lens.coc_px(layer.depth_m), -max_coc, max_coc)
-    layer_left, layer_right = blur_layer(premultiplied, coc, levels)
+    layer_left, layer_right = blur_layer(premultiplied, coc, levels, aperture)
     sharp = premultiplied[..., :3] + (1 - alpha) * sharp
     left = layer_left[..., :3] + (1 - layer_left[..., 3:]) * left
     right = layer_right[..., :3] + (1 - layer_right[..., 3:]) * right

@@ -1,21 +1,25 @@
 """Random scenes for the synthetic dual-pixel dataset: textured planes at depths, and a camera.
 
 Every function draws from the `np.random.Generator` it is given, so a scene depends only on its seed.
-Textures come from the photographs that scikit-image ships and from procedural patterns. Images are
-linear RGB float32 `[H, W, 3]`.
+An example draws from two generators: its layout (depths, object shapes, lens, aperture, noise) and
+its content (the textures, from the split's own photographs and patterns, `textures.CONTENT`), so
+that the two are independent and either can change without moving the other. Images are linear
+RGB float32 `[H, W, 3]`.
 """
 
 import dataclasses
 
 import cv2
 import numpy as np
-import skimage.data
 
-from ifan_jax.data.synthetic_dp import render
+from ifan_jax.data import srgb
+from ifan_jax.data.synthetic_dp import render, textures
 
-# Photographs shipped inside the scikit-image wheel (no download): colour ones and grey textures.
-COLOUR_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field")
-GREY_PHOTOS = ("brick", "grass", "gravel", "camera", "moon", "coins", "text")
+# benchmarks/input_pipeline.py draws photograph-like images through these two.
+
+SPLITS = ("train", "validation", "test")
+# The last entry of an example's seed: which of its two random streams a generator draws.
+LAYOUT_STREAM, CONTENT_STREAM = 0, 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +32,9 @@ class SceneConfig:
   focal_length_mm: tuple[float, float] = (24.0, 85.0)
   f_number: tuple[float, float] = (1.8, 8.0)
   slant_probability: float = 0.5  # chance that a plane is slanted rather than fronto-parallel
+  # Chance that a plane's inverse depth also undulates smoothly (by up to 40 %), as terrain, cloth or
+  # faces do: blur that varies continuously inside a region, not only from plane to plane.
+  smooth_depth_probability: float = 0.0
   # The image is a window of a 36 mm wide sensor this many pixels across. 512 makes a 512-wide
   # image the whole frame: blurs about a third of DPDD's in pixels, most of them still recoverable.
   # 1680 gives DPDD's pixel pitch (config `physical`), where a third of the pixels are blurred
@@ -42,102 +49,22 @@ class SceneConfig:
   # True: blur in linear light, as a lens does; blurred images then come out brighter than the sharp
   # ones in sRGB (by up to 0.04 on average on high-contrast scenes). False: blur the sRGB values.
   blur_in_linear_light: bool = False
-
-
-def srgb_to_linear(image: np.ndarray) -> np.ndarray:
-  """The sRGB transfer curve, inverted: encoded values in [0, 1] to linear light."""
-  return np.where(image <= 0.04045, image / 12.92, ((image + 0.055) / 1.055) ** 2.4).astype(np.float32)
-
-
-def linear_to_srgb(image: np.ndarray) -> np.ndarray:
-  """Linear light in [0, 1] to sRGB-encoded values (clipped to [0, 1])."""
-  image = np.clip(image, 0.0, 1.0)
-  return np.where(image <= 0.0031308, image * 12.92, 1.055 * image ** (1 / 2.4) - 0.055).astype(np.float32)
+  # Chance that a scene's aperture is not the ideal disk but a random `render.Aperture`: a polygon,
+  # a soft or bright rim, a cat's-eye cut (`random_aperture`).
+  aperture_probability: float = 0.0
+  # Chance that the blurred image and the views get sensor noise, and its largest standard deviation
+  # (sRGB units, at mid-grey); the sharp image stays clean.
+  noise_probability: float = 0.0
+  max_noise_sigma: float = 0.0
 
 
 _MAX_DRAWS = 100  # scenes drawn per example before max_input_psnr is declared unreachable
 
-_photo_cache: dict[str, np.ndarray] = {}
 
-
-def _photo(name: str) -> np.ndarray:
-  """A scikit-image sample photograph as sRGB float32 `[H, W, 3]` in [0, 1] (cached)."""
-  if name not in _photo_cache:
-    image = getattr(skimage.data, name)()
-    if image.ndim == 2:
-      image = np.repeat(image[..., None], 3, axis=-1)
-    _photo_cache[name] = image[..., :3].astype(np.float32) / 255
-  return _photo_cache[name]
-
-
-def photo_texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-  """A random window of a sample photograph, rescaled to `h x w`, flipped at random; grey ones tinted."""
-  name = rng.choice(COLOUR_PHOTOS + GREY_PHOTOS)
-  photo = _photo(name)
-  ph, pw = photo.shape[:2]
-  zoom = rng.uniform(0.5, 1.0) * min(ph / h, pw / w)  # the window covers at least half the photo
-  wh, ww = max(int(h * zoom), 8), max(int(w * zoom), 8)
-  y, x = rng.integers(0, ph - wh + 1), rng.integers(0, pw - ww + 1)
-  window = cv2.resize(
-    photo[y : y + wh, x : x + ww], (w, h), interpolation=cv2.INTER_AREA if zoom > 1 else cv2.INTER_CUBIC
-  )
-  if rng.random() < 0.5:
-    window = window[:, ::-1]
-  if name in GREY_PHOTOS:
-    window = window * rng.uniform(0.5, 1.0, size=3).astype(np.float32)
-  return srgb_to_linear(np.clip(window, 0, 1))
-
-
-def _random_colour(rng) -> np.ndarray:
-  return srgb_to_linear(rng.uniform(0.05, 0.95, size=3).astype(np.float32))
-
-
-def dead_leaves_texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-  """Overlapping discs of random colours with power-law radii: scale-invariant, like natural images."""
-  image = np.empty((h, w, 3), np.float32)
-  image[:] = _random_colour(rng)
-  r_min, r_max = 3.0, max(h, w) / 4
-  # Enough discs to cover the image about three times: E[r^2] = 2 r_min^2 ln(r_max / r_min) here.
-  mean_area = np.pi * 2 * r_min**2 * np.log(r_max / r_min)
-  for _ in range(int(3 * h * w / mean_area)):
-    # Inverse-CDF sample of a 1/r^3 density on [r_min, r_max].
-    u = rng.random()
-    radius = (r_min**-2 - u * (r_min**-2 - r_max**-2)) ** -0.5
-    centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
-    cv2.circle(image, centre, int(radius), _random_colour(rng).tolist(), -1, lineType=cv2.LINE_AA)
-  return image
-
-
-def noise_texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-  """Coloured fractal noise: octaves of upsampled white noise with 1/f amplitudes."""
-  image = np.zeros((h, w, 3), np.float32)
-  for octave in range(1, 7):
-    cells = 2**octave
-    coarse = rng.standard_normal((cells, cells, 3)).astype(np.float32)
-    image += cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC) / octave
-  image = (image - image.min()) / (np.ptp(image) + 1e-6)
-  return srgb_to_linear(image)
-
-
-def stripes_texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-  """Two-colour stripes or checks at a random angle and period: sharp edges at every scale."""
-  y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-  angle = rng.uniform(0, np.pi)
-  period = rng.uniform(4, max(h, w) / 6)
-  phase = (x * np.cos(angle) + y * np.sin(angle)) / period
-  pattern = np.floor(phase) % 2
-  if rng.random() < 0.5:
-    pattern = (pattern + np.floor((-x * np.sin(angle) + y * np.cos(angle)) / period)) % 2
-  a, b = _random_colour(rng), _random_colour(rng)
-  return (a + pattern[..., None] * (b - a)).astype(np.float32)
-
-
-_TEXTURES = (photo_texture, photo_texture, photo_texture, dead_leaves_texture, noise_texture, stripes_texture)
-
-
-def random_texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-  """A texture drawn from the photographs (half the time) or the procedural patterns."""
-  return _TEXTURES[rng.integers(len(_TEXTURES))](rng, h, w)
+def example_generators(seed: int, split: str, index: int) -> tuple[np.random.Generator, np.random.Generator]:
+  """The layout and content generators of example `index` of `split`: `(seed, split, index, stream)`."""
+  key = (seed, SPLITS.index(split), index)
+  return (np.random.default_rng(key + (LAYOUT_STREAM,)), np.random.default_rng(key + (CONTENT_STREAM,)))
 
 
 def random_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -162,78 +89,119 @@ def random_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
   return mask
 
 
-def plane_depth(
-  rng: np.random.Generator, h: int, w: int, depth_m: float, slant_probability: float, nearest_m: float
-) -> np.ndarray:
-  """Depth `[H, W]` of a plane through `depth_m` at the image centre: fronto-parallel or slanted.
+def _smooth_field(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+  """A smooth random field `[H, W]` in [-1, 1]: a few cells of white noise, upsampled bicubically."""
+  cells = int(rng.integers(2, 7))
+  field = cv2.resize(rng.standard_normal((cells, cells)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+  return field / (np.abs(field).max() + 1e-6)
+
+
+def plane_depth(rng: np.random.Generator, h: int, w: int, depth_m: float, config: SceneConfig) -> np.ndarray:
+  """Depth `[H, W]` of a surface through `depth_m` near the image centre: a plane, slanted or not,
+  perhaps undulating.
 
   A slanted plane has inverse depth linear in the image coordinates (true of any plane seen through
-  a pinhole), varying by up to 60 % across the image; depths stay beyond `nearest_m`.
+  a pinhole), varying by up to 60 % across the image; an undulating one multiplies its inverse depth
+  by `1 + a f` with `f` a smooth field in [-1, 1] and `a` up to 0.4. Depths stay beyond `nearest_m`.
   """
-  if rng.random() >= slant_probability:
-    return np.full((h, w), depth_m, np.float32)
-  y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-  direction = rng.uniform(0, 2 * np.pi)
-  coordinate = ((x - w / 2) * np.cos(direction) + (y - h / 2) * np.sin(direction)) / max(h, w)
-  inverse = (1 / depth_m) * (1 + rng.uniform(0.2, 1.2) * coordinate)
-  return np.clip(1 / np.maximum(inverse, 1e-3), nearest_m, None).astype(np.float32)
+  inverse = np.full((h, w), 1 / depth_m, np.float32)
+  if rng.random() < config.slant_probability:
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    direction = rng.uniform(0, 2 * np.pi)
+    coordinate = ((x - w / 2) * np.cos(direction) + (y - h / 2) * np.sin(direction)) / max(h, w)
+    inverse *= 1 + rng.uniform(0.2, 1.2) * coordinate
+  if rng.random() < config.smooth_depth_probability:
+    inverse *= 1 + rng.uniform(0.1, 0.4) * _smooth_field(rng, h, w)
+  return np.clip(1 / np.maximum(inverse, 1e-3), config.nearest_m, None).astype(np.float32)
+
+
+def random_aperture(rng: np.random.Generator, config: SceneConfig) -> render.Aperture:
+  """The ideal disk, or (`aperture_probability` of the time) an iris of 5 to 9 blades or a circle with a
+  soft rim (up to 0.6 of the radius wide), a radial profile, and half the time a cat's-eye cut."""
+  if rng.random() >= config.aperture_probability:
+    return render.CIRCLE
+  blades = int(rng.choice([0, 5, 6, 7, 8, 9]))
+  cat_eye = rng.uniform(0.05, 0.35) if rng.random() < 0.5 else 0.0
+  return render.Aperture(
+    blades=blades,
+    rotation=rng.uniform(0, 2 * np.pi),
+    softness=rng.uniform(0, 0.6),
+    brightness=rng.uniform(-0.6, 0.6),
+    cat_eye=cat_eye,
+    cat_eye_angle=rng.uniform(0, 2 * np.pi),
+  )
+
+
+@dataclasses.dataclass(frozen=True)
+class Scene:
+  """Layers listed back to front, the lens and its aperture: everything `render.render` needs."""
+
+  layers: list[render.Layer]
+  lens: render.ThinLens
+  aperture: render.Aperture
 
 
 def random_scene(
-  rng: np.random.Generator, h: int, w: int, config: SceneConfig
-) -> tuple[list[render.Layer], render.ThinLens]:
+  layout: np.random.Generator, content: np.random.Generator, h: int, w: int, config: SceneConfig, split: str = "train"
+) -> Scene:
   """A background plane, 1 to `max_foreground_layers` objects in front of it, and a lens focused on one.
 
-  At least one object, so that whatever the lens focuses on, something else is out of focus: a
-  lone fronto-parallel plane in focus would give a blurred image equal to the sharp one.
+  Depths, shapes, lens and aperture come from `layout`; the textures from `content`, out of `split`'s
+  photographs and patterns (`textures.CONTENT`). At least one object, so that whatever the lens
+  focuses on, something else is out of focus: a lone fronto-parallel plane in focus would give a
+  blurred image equal to the sharp one.
 
   `h x w` is the canvas; the lens's pixel pitch comes from `config.sensor_width_px`, not from `w`.
   """
+  source = textures.CONTENT[split]
   log_near, log_far = np.log(config.background_m)
-  background_m = float(np.exp(rng.uniform(log_near, log_far)))
+  background_m = float(np.exp(layout.uniform(log_near, log_far)))
   layers = [
     render.Layer(
-      random_texture(rng, h, w),
-      np.ones((h, w), np.float32),
-      plane_depth(rng, h, w, background_m, config.slant_probability, config.nearest_m),
+      source.texture(content, h, w), np.ones((h, w), np.float32), plane_depth(layout, h, w, background_m, config)
     )
   ]
   object_depths = np.exp(
-    rng.uniform(np.log(config.nearest_m), np.log(background_m), int(rng.integers(1, config.max_foreground_layers + 1)))
+    layout.uniform(
+      np.log(config.nearest_m), np.log(background_m), int(layout.integers(1, config.max_foreground_layers + 1))
+    )
   )
   for depth in sorted(object_depths, reverse=True):
-    depth_m = plane_depth(rng, h, w, float(depth), config.slant_probability, config.nearest_m)
-    layers.append(render.Layer(random_texture(rng, h, w), random_mask(rng, h, w), depth_m))
-  focal_length = rng.uniform(*config.focal_length_mm)
+    depth_m = plane_depth(layout, h, w, float(depth), config)
+    layers.append(render.Layer(source.texture(content, h, w), random_mask(layout, h, w), depth_m))
+  focal_length = layout.uniform(*config.focal_length_mm)
   # Focus on a point of a random layer most of the time (as a photographer would), else anywhere.
-  if rng.random() < 0.8:
-    layer = layers[rng.integers(len(layers))]
+  if layout.random() < 0.8:
+    layer = layers[layout.integers(len(layers))]
     ys, xs = np.nonzero(layer.alpha > 0.5)
-    pick = rng.integers(len(ys)) if len(ys) else None
+    pick = layout.integers(len(ys)) if len(ys) else None
     focus = float(layer.depth_m[ys[pick], xs[pick]]) if pick is not None else background_m
   else:
-    focus = float(np.exp(rng.uniform(np.log(config.nearest_m), log_far)))
+    focus = float(np.exp(layout.uniform(np.log(config.nearest_m), log_far)))
   focus = max(focus, focal_length / 1000 * 1.5)
   lens = render.ThinLens(
-    focal_length_mm=focal_length, f_number=rng.uniform(*config.f_number), focus_m=focus, width_px=config.sensor_width_px
+    focal_length_mm=focal_length,
+    f_number=layout.uniform(*config.f_number),
+    focus_m=focus,
+    width_px=config.sensor_width_px,
   )
-  return layers, lens
+  return Scene(layers, lens, random_aperture(layout, config))
 
 
-def render_example(seed: tuple[int, ...], h: int, w: int, config: SceneConfig) -> dict[str, np.ndarray]:
-  """Renders the scene of `seed` as sRGB uint8 `[h, w, 3]` images: sharp, left, right, blurred.
+def render_example(seed: int, split: str, index: int, h: int, w: int, config: SceneConfig) -> dict[str, np.ndarray]:
+  """Renders example `index` of `split` as sRGB uint8 `[h, w, 3]` images: sharp, left, right, blurred.
 
   Scenes with too little visible defocus (`config.max_input_psnr`) are drawn again from the same
-  generator, so the result still depends only on the seed.
+  generators, so the result still depends only on `(seed, split, index)`.
   """
-  rng = np.random.default_rng(seed)
+  layout, content = example_generators(seed, split, index)
   for _ in range(_MAX_DRAWS):
-    images = _render_scene(rng, h, w, config)
+    images = _render_scene(layout, content, h, w, config, split)
     if input_psnr(images) <= config.max_input_psnr:
       return images
   raise ValueError(
-    f"{_MAX_DRAWS} scenes of seed {seed} ({h}x{w}) were all within max_input_psnr="
-    f"{config.max_input_psnr} dB of sharp: raise it or widen the lens and depth ranges."
+    f"{_MAX_DRAWS} scenes of example {index} of {split} (seed {seed}, {h}x{w}) were all within "
+    f"max_input_psnr={config.max_input_psnr} dB of sharp: raise it or widen the lens and depth ranges."
   )
 
 
@@ -243,14 +211,38 @@ def input_psnr(images: dict[str, np.ndarray]) -> float:
   return float(10 * np.log10(255**2 / error)) if error else float("inf")
 
 
-def _render_scene(rng: np.random.Generator, h: int, w: int, config: SceneConfig) -> dict[str, np.ndarray]:
+def add_sensor_noise(
+  rng: np.random.Generator, views: dict[str, np.ndarray], config: SceneConfig
+) -> dict[str, np.ndarray]:
+  """Shot and read noise on the two sRGB views (`noise_probability` of the time); `blurred` stays their mean.
+
+  The standard deviation is `sigma * sqrt(0.2 + 1.6 v)` at value `v`: `sigma` (drawn up to
+  `max_noise_sigma`) at mid-grey, less in the shadows. The mean of the two views, like a sum of the
+  two half-aperture signals, is then less noisy than either.
+  """
+  if rng.random() >= config.noise_probability:
+    return views
+  sigma = rng.uniform(0.0, config.max_noise_sigma)
+  noisy = dict(views)
+  for name in ("left", "right"):
+    std = sigma * np.sqrt(0.2 + 1.6 * np.clip(views[name], 0, 1))
+    noisy[name] = np.clip(views[name] + rng.standard_normal(views[name].shape).astype(np.float32) * std, 0, 1)
+  noisy["blurred"] = (noisy["left"] + noisy["right"]) / 2
+  return noisy
+
+
+def _render_scene(
+  layout: np.random.Generator, content: np.random.Generator, h: int, w: int, config: SceneConfig, split: str
+) -> dict[str, np.ndarray]:
   """One random scene as uint8 images. It is rendered on a canvas padded by the largest blur radius and
   cropped, so blur near the borders sees real content instead of a padding rule."""
   pad = int(np.ceil(config.max_coc / 2)) + 1
-  layers, lens = random_scene(rng, h + 2 * pad, w + 2 * pad, config)
-  if config.blur_in_linear_light:
-    images = {k: linear_to_srgb(v) for k, v in render.render(layers, lens, config.max_coc).items()}
-  else:
-    layers = [dataclasses.replace(layer, color=linear_to_srgb(layer.color)) for layer in layers]
-    images = {k: np.clip(v, 0.0, 1.0) for k, v in render.render(layers, lens, config.max_coc).items()}
-  return {k: np.round(v[pad : pad + h, pad : pad + w] * 255).astype(np.uint8) for k, v in images.items()}
+  scene = random_scene(layout, content, h + 2 * pad, w + 2 * pad, config, split)
+  layers = scene.layers
+  if not config.blur_in_linear_light:
+    layers = [dataclasses.replace(layer, color=srgb.from_linear(layer.color)) for layer in layers]
+  images = render.render(layers, scene.lens, config.max_coc, scene.aperture)
+  images = {k: v[pad : pad + h, pad : pad + w] for k, v in images.items()}
+  images = {k: srgb.from_linear(v) if config.blur_in_linear_light else np.clip(v, 0.0, 1.0) for k, v in images.items()}
+  images = add_sensor_noise(layout, images, config)
+  return {k: np.round(v * 255).astype(np.uint8) for k, v in images.items()}
