@@ -3,7 +3,6 @@
 import asyncio
 import base64
 import builtins
-import os
 import tempfile
 import threading
 
