@@ -15,6 +15,7 @@ import sys
 from absl import app, flags
 
 from ifan_jax.inference import files, tiling
+from ifan_jax.io import any_model
 
 
 def define_flags():
@@ -22,7 +23,7 @@ def define_flags():
   flags.DEFINE_string(
     "checkpoint",
     None,
-    "Model directory (ours or `python -m ifan_jax.convert`'s) or an official .pytorch file.",
+    any_model.CHECKPOINT_HELP,
     required=True,
   )
   flags.DEFINE_string("out", None, "Output folder (created if needed).", required=True)

@@ -21,12 +21,12 @@ from absl import app, flags, logging
 from ifan_jax.data import registry
 from ifan_jax.evaluation import protocol, sources
 from ifan_jax.inference.deblurrer import Deblurrer
-from ifan_jax.io import images
+from ifan_jax.io import any_model, images
 
 
 def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
-  flags.DEFINE_string("checkpoint", None, "Model directory or official .pytorch file.", required=True)
+  flags.DEFINE_string("checkpoint", None, any_model.CHECKPOINT_HELP, required=True)
   names = [f"{e.name}/NAME" if e.user_named else e.name for e in registry.ENTRIES]
   flags.DEFINE_string("dataset", None, f"{' | '.join(names)} (optionally /config) | folder:PATH", required=True)
   flags.DEFINE_string("split", "test", "Split of a TFDS dataset.")

@@ -18,6 +18,7 @@ import time
 from absl import app, flags
 
 from ifan_jax.exporting import files, forward, jax_format
+from ifan_jax.io import any_model
 
 
 def define_flags():
@@ -25,7 +26,7 @@ def define_flags():
   flags.DEFINE_string(
     "checkpoint",
     None,
-    "Model directory (ours or `python -m ifan_jax.convert`'s), an official .pytorch file or a training workdir.",
+    any_model.CHECKPOINT_HELP,
     required=True,
   )
   flags.DEFINE_string("out", None, "File to write; an existing one only with --overwrite.", required=True)

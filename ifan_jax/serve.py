@@ -15,6 +15,7 @@ import sys
 from absl import app, flags, logging
 
 from ifan_jax.inference import tiling
+from ifan_jax.io import any_model
 from ifan_jax.serving import DEFAULT_MAX_UPLOAD_MB
 
 
@@ -23,7 +24,7 @@ def define_flags():
   flags.DEFINE_string(
     "checkpoint",
     None,
-    "Model directory (ours or `python -m ifan_jax.convert`'s), an official .pytorch file or a training workdir.",
+    any_model.CHECKPOINT_HELP,
     required=True,
   )
   flags.DEFINE_string("host", "127.0.0.1", "Address to listen on (0.0.0.0: every interface).")

@@ -10,6 +10,11 @@ from ifan_jax.io import model_dir, run_dir
 from ifan_jax.io.paths import absolute
 from ifan_jax.models import IFANConfig
 
+# What a command's --checkpoint may name: the paths `load` takes.
+CHECKPOINT_HELP = (
+  "Model directory (ours or `python -m ifan_jax.convert`'s), an official .pytorch file or a training workdir."
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class Model:
