@@ -20,12 +20,7 @@ from ifan_jax.io import any_model
 
 def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
-  flags.DEFINE_string(
-    "checkpoint",
-    None,
-    any_model.CHECKPOINT_HELP,
-    required=True,
-  )
+  flags.DEFINE_string("checkpoint", None, any_model.CHECKPOINT_HELP, required=True)
   flags.DEFINE_string("out", None, "Output folder (created if needed).", required=True)
   flags.DEFINE_integer(
     "tile",

@@ -23,12 +23,7 @@ from ifan_jax.io import any_model
 
 def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
-  flags.DEFINE_string(
-    "checkpoint",
-    None,
-    any_model.CHECKPOINT_HELP,
-    required=True,
-  )
+  flags.DEFINE_string("checkpoint", None, any_model.CHECKPOINT_HELP, required=True)
   flags.DEFINE_string("out", None, "File to write; an existing one only with --overwrite.", required=True)
   flags.DEFINE_bool("overwrite", False, "Replace --out if it exists.")
   flags.DEFINE_enum("format", "jax", files.FORMATS, "jax: a jax.export artifact; onnx: an ONNX model.")

@@ -21,12 +21,7 @@ from ifan_jax.serving import DEFAULT_MAX_UPLOAD_MB
 
 def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
-  flags.DEFINE_string(
-    "checkpoint",
-    None,
-    any_model.CHECKPOINT_HELP,
-    required=True,
-  )
+  flags.DEFINE_string("checkpoint", None, any_model.CHECKPOINT_HELP, required=True)
   flags.DEFINE_string("host", "127.0.0.1", "Address to listen on (0.0.0.0: every interface).")
   flags.DEFINE_integer("port", 8000, "Port to listen on.")
   flags.DEFINE_float("max_upload_mb", DEFAULT_MAX_UPLOAD_MB, "Largest request body accepted, in MB (413 above).")
