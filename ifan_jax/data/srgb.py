@@ -13,6 +13,9 @@ def to_linear(encoded: np.ndarray) -> np.ndarray:
 
 
 def from_linear(linear: np.ndarray) -> np.ndarray:
-  """Linear light to sRGB-encoded values, float32; clipped to [0, 1] first."""
-  linear = np.clip(linear, 0.0, 1.0)
-  return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055).astype(np.float32)
+  """Linear light (at least 0) to sRGB-encoded values, float32; nothing is clipped, so callers whose
+  values may leave [0, 1] clip first (the greyscale augmentation's luminance may exceed 1 by 1e-4)."""
+  threshold = 0.0031308
+  return np.where(
+    linear <= threshold, linear * 12.92, 1.055 * np.power(np.maximum(linear, threshold), 1 / 2.4) - 0.055
+  ).astype(np.float32)

@@ -15,8 +15,6 @@ import numpy as np
 from ifan_jax.data import srgb
 from ifan_jax.data.synthetic_dp import render, textures
 
-# benchmarks/input_pipeline.py draws photograph-like images through these two.
-
 SPLITS = ("train", "validation", "test")
 # The last entry of an example's seed: which of its two random streams a generator draws.
 LAYOUT_STREAM, CONTENT_STREAM = 0, 1
@@ -240,9 +238,12 @@ def _render_scene(
   scene = random_scene(layout, content, h + 2 * pad, w + 2 * pad, config, split)
   layers = scene.layers
   if not config.blur_in_linear_light:
-    layers = [dataclasses.replace(layer, color=srgb.from_linear(layer.color)) for layer in layers]
+    layers = [dataclasses.replace(layer, color=srgb.from_linear(np.clip(layer.color, 0.0, 1.0))) for layer in layers]
   images = render.render(layers, scene.lens, config.max_coc, scene.aperture)
   images = {k: v[pad : pad + h, pad : pad + w] for k, v in images.items()}
-  images = {k: srgb.from_linear(v) if config.blur_in_linear_light else np.clip(v, 0.0, 1.0) for k, v in images.items()}
+  images = {
+    k: srgb.from_linear(np.clip(v, 0.0, 1.0)) if config.blur_in_linear_light else np.clip(v, 0.0, 1.0)
+    for k, v in images.items()
+  }
   images = add_sensor_noise(layout, images, config)
   return {k: np.round(v * 255).astype(np.uint8) for k, v in images.items()}
