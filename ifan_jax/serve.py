@@ -37,21 +37,16 @@ def main(argv):
   try:
     import uvicorn  # pylint: disable=import-outside-toplevel
 
-    from ifan_jax.serving.app import create_app  # pylint: disable=import-outside-toplevel
+    from ifan_jax.serving.app import check_options, create_app  # pylint: disable=import-outside-toplevel
   except ImportError as e:
     sys.exit(f'ifan_jax.serve: {e}; install the serve extra: pip install -e ".[serve]"')
   from ifan_jax.inference.deblurrer import Deblurrer  # pylint: disable=import-outside-toplevel
 
   options = flags.FLAGS
+  settings = dict(max_upload_mb=options.max_upload_mb, tile=options.tile, overlap=options.overlap)
   try:
-    deblurrer = Deblurrer.from_checkpoint(options.checkpoint)
-    application = create_app(
-      deblurrer,
-      checkpoint=options.checkpoint,
-      max_upload_mb=options.max_upload_mb,
-      tile=options.tile,
-      overlap=options.overlap,
-    )
+    check_options(**settings)  # before the model loads, which takes a while
+    application = create_app(Deblurrer.from_checkpoint(options.checkpoint), checkpoint=options.checkpoint, **settings)
   except (OSError, ValueError) as e:  # A missing or broken checkpoint, bad tiles: the message names it.
     sys.exit(f"ifan_jax.serve: {e}")
   logging.info("serving %s on http://%s:%d/", options.checkpoint, options.host, options.port)

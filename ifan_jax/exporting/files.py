@@ -6,19 +6,25 @@ which the command prints as they are.
 
 import os
 
-from ifan_jax.exporting import jax_format, onnx_format
+from ifan_jax.exporting import forward, jax_format, onnx_format
 from ifan_jax.inference.deblurrer import Deblurrer
 
 FORMATS = ("jax", "onnx")
 
 
-def export_bytes(deblurrer, *, fmt="jax", dtype="float32", platforms=jax_format.DEFAULT_PLATFORMS) -> bytes:
-  """The serialized export of `deblurrer` in format `fmt` ("jax" or "onnx")."""
+def check_options(fmt, dtype):
+  """A ValueError for a format or dtype that cannot be exported: the command asks before the model loads."""
   if fmt not in FORMATS:
     raise ValueError(f"Unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}.")
+  forward.check_dtype(dtype)
+  if fmt == "onnx" and dtype != "float32":
+    raise ValueError(f"--format onnx exports float32 only, got --dtype {dtype}; use --format jax for bfloat16.")
+
+
+def export_bytes(deblurrer, *, fmt="jax", dtype="float32", platforms=jax_format.DEFAULT_PLATFORMS) -> bytes:
+  """The serialized export of `deblurrer` in format `fmt` ("jax" or "onnx")."""
+  check_options(fmt, dtype)
   if fmt == "onnx":
-    if dtype != "float32":
-      raise ValueError(f"--format onnx exports float32 only, got --dtype {dtype}; use --format jax for bfloat16.")
     return onnx_format.export(deblurrer)
   return jax_format.serialize(jax_format.export(deblurrer, dtype=dtype, platforms=tuple(platforms)))
 
@@ -36,13 +42,15 @@ def _check_out(out, overwrite):
     raise FileExistsError(f"--out {out} already exists; pass --overwrite to replace it.")
 
 
-def export_file(checkpoint, out, *, overwrite=False, **options) -> int:
-  """Writes the export of `checkpoint` (`export_bytes`' `options`) to `out`; returns its size in bytes.
+def export_file(checkpoint, out, *, fmt, dtype, overwrite=False, **options) -> int:
+  """Writes the export of `checkpoint` (`export_bytes`' `fmt`, `dtype` and `options`) to `out`; returns
+  its size in bytes.
 
-  `out` is checked, and its partial file opened beside it, before the model loads, so a bad `--out` is
-  named at once; the file is renamed to `out` once written, so a failed export leaves no partial file
-  under the name asked for.
+  The options and `out` are checked, and its partial file opened beside it, before the model loads,
+  so a bad flag is named at once; the file is renamed to `out` once written, so a failed export
+  leaves no partial file under the name asked for.
   """
+  check_options(fmt, dtype)
   _check_out(out, overwrite)
   partial = f"{out}.partial"
   try:
@@ -51,7 +59,7 @@ def export_file(checkpoint, out, *, overwrite=False, **options) -> int:
   except OSError as e:
     raise OSError(f"--out {out}: cannot write in {os.path.dirname(os.path.abspath(out))} ({e.strerror}).") from e
   try:
-    data = export_bytes(Deblurrer.from_checkpoint(checkpoint), **options)
+    data = export_bytes(Deblurrer.from_checkpoint(checkpoint), fmt=fmt, dtype=dtype, **options)
     with open(partial, "wb") as f:
       f.write(data)
     os.replace(partial, out)

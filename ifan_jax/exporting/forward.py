@@ -22,10 +22,14 @@ def input_names(config) -> tuple[str, ...]:
   return ("image", "left", "right") if config.dual_pixel else ("image",)
 
 
-def inference_function(deblurrer: Deblurrer, dtype="float32"):
-  """`f(*inputs) -> (result, disparity)` with the deblurrer's weights baked in, computing in `dtype`."""
+def check_dtype(dtype):
   if dtype not in DTYPES:
     raise ValueError(f"Unknown export dtype {dtype!r}; expected one of {', '.join(DTYPES)}.")
+
+
+def inference_function(deblurrer: Deblurrer, dtype="float32"):
+  """`f(*inputs) -> (result, disparity)` with the deblurrer's weights baked in, computing in `dtype`."""
+  check_dtype(dtype)
   config = deblurrer.config.replace(dtype=dtype)
   model, variables = IFAN(config), deblurrer.variables
 

@@ -133,12 +133,19 @@ async def _server_error(request, exc: Exception):
   return _error(500, f"The server failed: {type(exc).__name__}: {exc}")
 
 
+def check_options(*, max_upload_mb, tile, overlap):
+  """A ValueError naming the option the server cannot run with: the command asks before the model loads."""
+  if max_upload_mb <= 0:
+    raise ValueError(f"--max_upload_mb must be positive, got {max_upload_mb}.")
+  if tile is not None:
+    tiling.check_tiling(tile, overlap)
+
+
 def create_app(
   deblurrer, *, checkpoint="", max_upload_mb=DEFAULT_MAX_UPLOAD_MB, tile=None, overlap=tiling.DEFAULT_OVERLAP
 ) -> Starlette:
   """The application around one loaded `Deblurrer`; uploads over `max_upload_mb` MB are refused (413)."""
-  if max_upload_mb <= 0:
-    raise ValueError(f"--max_upload_mb must be positive, got {max_upload_mb}.")
+  check_options(max_upload_mb=max_upload_mb, tile=tile, overlap=overlap)
   worker = ModelWorker(deblurrer, tile=tile, overlap=overlap)
 
   @contextlib.asynccontextmanager

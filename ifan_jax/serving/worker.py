@@ -17,8 +17,6 @@ class ModelWorker:
   """Runs `files.deblur_photo` (tiled like the deblur CLI when large) on its own single thread."""
 
   def __init__(self, deblurrer, *, tile=None, overlap=tiling.DEFAULT_OVERLAP):
-    if tile is not None:
-      tiling.check_tiling(tile, overlap)
     self.deblurrer, self.tile, self.overlap = deblurrer, tile, overlap
     self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ifan-model")
     self._lock = threading.Lock()
