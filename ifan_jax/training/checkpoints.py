@@ -28,6 +28,7 @@ from jax.experimental import multihost_utils
 from ifan_jax.io import run_dir
 from ifan_jax.io.paths import absolute
 from ifan_jax.io.run_dir import BEST_DIR, LATEST_DIR, CheckpointError
+from ifan_jax.training import tree_diff
 
 
 class Mismatch(ValueError):
@@ -110,30 +111,17 @@ def _abstract(tree):
   return jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype), tree)
 
 
-def _shapes(tree) -> dict[str, list[int]]:
-  return {
-    jax.tree_util.keystr(path, simple=True, separator="/"): list(np.shape(leaf))
-    for path, leaf in jax.tree_util.tree_leaves_with_path(tree)
-  }
-
-
-def _some(names: list[str]) -> str:
-  return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-
-
 def _check_shapes(saved: dict | None, templates: dict, where: epath.Path):
   """Raises Mismatch naming the arrays that differ between a save and what this run builds."""
   if saved is None:  # Written before checkpoints recorded their shapes.
     return
   problems = []
   for item, template in templates.items():
-    ours, theirs = _shapes(template), saved[item]
-    only_saved, only_ours = sorted(set(theirs) - set(ours)), sorted(set(ours) - set(theirs))
-    reshaped = [
-      f"{k} {theirs[k]} saved, {ours[k]} now" for k in sorted(set(ours) & set(theirs)) if ours[k] != theirs[k]
-    ]
+    ours, theirs = tree_diff.shapes(template), saved[item]
+    only_saved, only_ours, reshaped = tree_diff.differences(theirs, ours)
+    reshaped = [f"{k} {theirs[k]} saved, {ours[k]} now" for k in reshaped]
     problems += [
-      f"{item} {what}: {_some(names)}"
+      f"{item} {what}: {tree_diff.listed(names, 3)}"
       for what, names in (
         ("only in the checkpoint", only_saved),
         ("only in this run", only_ours),
@@ -198,7 +186,7 @@ class TrainingCheckpoints:
           meta,
           step=step,
           process_count=jax.process_count(),
-          shapes={"params": _shapes(params), "opt_state": _shapes(opt_state)},
+          shapes={"params": tree_diff.shapes(params), "opt_state": tree_diff.shapes(opt_state)},
         )
       ),
       pipeline=PipelineSave(pipeline_state),

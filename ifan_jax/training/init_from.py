@@ -16,6 +16,7 @@ from absl import logging
 from ifan_jax.io import any_model
 from ifan_jax.models import IFANConfig
 from ifan_jax.models.config import EXECUTION_FIELDS
+from ifan_jax.training import tree_diff
 
 _LISTED = 10  # mismatched parameters listed by name in the error
 
@@ -62,34 +63,19 @@ def initial_params(fresh: dict, source: any_model.Model, *, use_reblur_loss: boo
     if source.reblur is None:
       logging.info("%s has no reblurring network: it starts from a fresh initialisation.", source.path)
     params["reblur"] = fresh["reblur"] if source.reblur is None else source.reblur
-  _check_shapes(_shapes(params), _shapes(fresh), source.path)
+  _check_shapes(tree_diff.shapes(params), tree_diff.shapes(fresh), source.path)
   return jax.tree.map(np.asarray, params)
 
 
-def _shapes(tree) -> dict[str, tuple]:
-  return {
-    jax.tree_util.keystr(path, simple=True, separator="/"): tuple(np.shape(leaf))
-    for path, leaf in jax.tree_util.tree_leaves_with_path(tree)
-  }
-
-
-def _listed(names: list[str]) -> str:
-  more = f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
-  return ", ".join(names[:_LISTED]) + more
-
-
 def _check_shapes(theirs: dict, ours: dict, where: str):
+  only_theirs, only_ours, reshaped = tree_diff.differences(theirs, ours)
+  reshaped = [f"{k} {tuple(theirs[k])} in the source, {tuple(ours[k])} here" for k in reshaped]
   problems = [
-    f"{what}: {_listed(names)}"
+    f"{what}: {tree_diff.listed(names, _LISTED)}"
     for what, names in (
-      ("only in the source", sorted(set(theirs) - set(ours))),
-      ("missing from the source", sorted(set(ours) - set(theirs))),
-      (
-        "of other shapes",
-        [
-          f"{k} {theirs[k]} in the source, {ours[k]} here" for k in sorted(ours) if k in theirs and theirs[k] != ours[k]
-        ],
-      ),
+      ("only in the source", only_theirs),
+      ("missing from the source", only_ours),
+      ("of other shapes", reshaped),
     )
     if names
   ]
