@@ -6,7 +6,6 @@ python -m ifan_jax.data.build pairs --manual_dir ~/my_photos --config my_photos 
 """
 
 import functools
-import os
 
 import tensorflow_datasets as tfds
 from absl import app, flags, logging
@@ -43,7 +42,7 @@ def build(
 
   Relative folders (and `~`) are resolved here, once, so that they mean what they meant to the caller.
   """
-  manual_dir, data_dir = (os.fspath(paths.absolute(d)) if d else None for d in (manual_dir, data_dir))
+  manual_dir, data_dir = paths.absolute_str(manual_dir), paths.absolute_str(data_dir)
   entry = registry.entry(name)
   if not entry.generated and not manual_dir:
     layout = entry.builder_class().MANUAL_DOWNLOAD_INSTRUCTIONS

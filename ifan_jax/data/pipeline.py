@@ -38,7 +38,7 @@ def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.c
   others must have been built from their manual downloads, and a clear error says how.
   """
   entry = registry.entry(dataset)
-  data_dir = _absolute(data_dir)
+  data_dir = paths.absolute_str(data_dir)  # the readers open their files later, maybe from elsewhere
   open_builder = functools.partial(tfds.builder, dataset, data_dir=data_dir, **builder_kwargs)
   builder = open_builder()
   if builder.is_prepared():
@@ -53,11 +53,6 @@ def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.c
     f"  python -m ifan_jax.data.build {entry.name} --manual_dir DIR{config}{where}\n"
     f"where DIR holds the files laid out as follows:\n{builder.MANUAL_DOWNLOAD_INSTRUCTIONS}"
   )
-
-
-def _absolute(data_dir: str | None) -> str | None:
-  """A local `data_dir` made absolute: the readers open their files later, maybe from another directory."""
-  return None if data_dir is None else os.fspath(paths.absolute(data_dir))
 
 
 def check_split(builder: tfds.core.DatasetBuilder, dataset: str, split: str):

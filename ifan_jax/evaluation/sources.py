@@ -9,7 +9,6 @@ that the evaluation can report it and go on.
 
 import collections
 import dataclasses
-import os
 from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
@@ -40,7 +39,7 @@ def open_source(dataset: str, *, data_dir=None, split="test", limit=None) -> Eva
     raise ValueError(f"limit must be at least 1 (or None for every image), got {limit}.")
   if dataset.startswith(FOLDER_PREFIX):
     return _folder_source(dataset[len(FOLDER_PREFIX) :], limit)
-  data_dir = os.fspath(paths.absolute(data_dir)) if data_dir else None
+  data_dir = paths.absolute_str(data_dir)
   builder = pipeline.ensure_built(dataset, data_dir)
   pipeline.check_split(builder, dataset, split)
   count = builder.info.splits[split].num_examples

@@ -20,3 +20,8 @@ def absolute(path) -> epath.Path:
   if not is_local(path):
     return epath.Path(path)
   return epath.Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+
+
+def absolute_str(path) -> str | None:
+  """`absolute(path)` as a string for readers that take one (TFDS's data_dir); None when unset."""
+  return os.fspath(absolute(path)) if path else None
