@@ -1,10 +1,12 @@
 """A training run's workdir as the rest of the library reads it: where its saves are, and its model.
 
 Layout of WORKDIR (written by `ifan_jax.training`):
-  checkpoints/<step>/   the latest saves: params, opt_state, meta (JSON), pipeline (per process)
+  checkpoints/<step>/   the latest saves: params, opt_state (and ema_params), meta (JSON), pipeline
+                        (per process)
   best/<step>/          the save with the highest validation PSNR so far
-Inference loads the network's parameters and the model config (meta["model"]) of the newest
-save that can be read; training resumes through the same fallback.
+Inference loads the network's parameters (their average, if the run kept one) and the model
+config (meta["model"]) of the newest save that can be read; training resumes through the same
+fallback.
 """
 
 import sys
@@ -92,8 +94,16 @@ def training_run_dir(path) -> epath.Path | None:
   return None
 
 
+def _inference_arrays(manager: ocp.CheckpointManager, step: int) -> tuple[dict, dict]:
+  """`(meta, params)` of a save: its `ema_params` when the run averaged its parameters."""
+  meta = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+  item = "ema_params" if "ema_params" in meta.get("shapes", {}) else "params"
+  return meta, manager.restore(step, args=ocp.args.Composite(**{item: ocp.args.StandardRestore()}))[item]
+
+
 def load_trained_model(path, *, with_reblur=False) -> tuple:
-  """`(config, network_params)` of a training run: WORKDIR's latest checkpoint, or WORKDIR/best's.
+  """`(config, network_params)` of a training run: WORKDIR's latest checkpoint, or WORKDIR/best's
+  (the parameters' average when the run kept one: config.ema_decay).
 
   With `with_reblur=True`, `(config, network_params, reblur_params or None)`. A checkpoint that
   cannot be read is skipped with a warning for the newest one that can.
@@ -101,8 +111,7 @@ def load_trained_model(path, *, with_reblur=False) -> tuple:
   directory = training_run_dir(path)
   if directory is None:
     raise FileNotFoundError(f"{path} holds no training checkpoint ({LATEST_DIR}/<step> or <step>/ folders).")
-  args = ocp.args.Composite(params=ocp.args.StandardRestore(), meta=ocp.args.JsonRestore())
   with ocp.CheckpointManager(directory, options=ocp.CheckpointManagerOptions(read_only=True)) as manager:
-    restored, _ = newest_readable(directory, steps(directory), lambda step: manager.restore(step, args=args))
-  config, params = IFANConfig.from_dict(restored.meta["model"]), restored.params
+    meta, params = newest_readable(directory, steps(directory), lambda step: _inference_arrays(manager, step))[0]
+  config = IFANConfig.from_dict(meta["model"])
   return (config, params["network"], params.get("reblur")) if with_reblur else (config, params["network"])

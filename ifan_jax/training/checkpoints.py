@@ -4,9 +4,10 @@ Layout of WORKDIR (the folder names live in `ifan_jax.io.run_dir`, which inferen
   checkpoints/<step>/   the last `keep` saves (every K steps, at the end, on SIGTERM)
   checkpoints/<step>.damaged-<time>/  a save that could not be read, moved aside by a resume
   best/<step>/          the save with the highest validation PSNR so far
-Each save holds `params`, `opt_state` (numpy pytrees, written by process 0), `meta`
-(JSON: step, model config, validation metrics, process count, the shape of every array)
-and `pipeline` (one JSON file per process: each host's input-pipeline state).
+Each save holds `params`, `opt_state` and, when the run averages its parameters, `ema_params`
+(numpy pytrees, written by process 0), `meta` (JSON: step, model config, validation metrics,
+process count, the shape of every array) and `pipeline` (one JSON file per process: each
+host's input-pipeline state).
 
 Saves are synchronous, so that a failing save stops the run at its step and costs no
 older checkpoint. Reads fall back to the newest checkpoint that can be read.
@@ -101,8 +102,7 @@ class PipelineRestore(ocp.args.CheckpointArgs):
 @dataclasses.dataclass
 class Restored:
   step: int
-  params: Any
-  opt_state: Any
+  arrays: dict  # The templates' items: params, opt_state (and ema_params), as numpy.
   pipeline_state: Any
   meta: dict
 
@@ -115,9 +115,10 @@ def _check_shapes(saved: dict | None, templates: dict, where: epath.Path):
   """Raises Mismatch naming the arrays that differ between a save and what this run builds."""
   if saved is None:  # Written before checkpoints recorded their shapes.
     return
-  problems = []
-  for item, template in templates.items():
-    ours, theirs = tree_diff.shapes(template), saved[item]
+  problems = [f"{item} only in the checkpoint" for item in saved if item not in templates]
+  problems += [f"{item} only in this run" for item in templates if item not in saved]
+  for item in (item for item in templates if item in saved):
+    ours, theirs = tree_diff.shapes(templates[item]), saved[item]
     only_saved, only_ours, reshaped = tree_diff.differences(theirs, ours)
     reshaped = [f"{k} {theirs[k]} saved, {ours[k]} now" for k in reshaped]
     problems += [
@@ -133,8 +134,8 @@ def _check_shapes(saved: dict | None, templates: dict, where: epath.Path):
     raise Mismatch(
       f"Cannot resume from {where}: its arrays differ from what this config builds ("
       f"{'; '.join(problems)}). A training option that changes the parameters or the optimiser "
-      "(e.g. use_reblur_loss) differs from the run's: use a new --workdir, or the run's original "
-      "settings (train_config.json in the workdir)."
+      "(e.g. use_reblur_loss, or ema_decay set or not) differs from the run's: use a new --workdir, or the "
+      "run's original settings (train_config.json in the workdir)."
     )
 
 
@@ -173,20 +174,20 @@ class TrainingCheckpoints:
   def __exit__(self, *exc):
     self.close()
 
-  def save(self, step: int, params, opt_state, pipeline_state, meta: dict, *, is_best: bool = False):
-    """Saves to `checkpoints/` (unless this step is already there) and, if `is_best`, to `best/`.
+  def save(self, step: int, arrays: dict, pipeline_state, meta: dict, *, is_best: bool = False):
+    """Saves `arrays` (items named as in the module docstring) to `checkpoints/` (unless this step
+    is already there) and, if `is_best`, to `best/`.
 
     Returns once the save is on disk; a failure raises CheckpointError (older saves stay).
     """
     args = ocp.args.Composite(
-      params=ocp.args.StandardSave(params),
-      opt_state=ocp.args.StandardSave(opt_state),
+      **{item: ocp.args.StandardSave(tree) for item, tree in arrays.items()},
       meta=ocp.args.JsonSave(
         dict(
           meta,
           step=step,
           process_count=jax.process_count(),
-          shapes={"params": tree_diff.shapes(params), "opt_state": tree_diff.shapes(opt_state)},
+          shapes={item: tree_diff.shapes(tree) for item, tree in arrays.items()},
         )
       ),
       pipeline=PipelineSave(pipeline_state),
@@ -234,8 +235,9 @@ class TrainingCheckpoints:
       )
       return None
 
-  def restore_latest(self, params_template, opt_state_template, *, check_meta=None) -> Restored | None:
-    """The newest readable save in `checkpoints/`, restored onto the templates' structure; None if none.
+  def restore_latest(self, templates: dict, *, check_meta=None) -> Restored | None:
+    """The newest readable save in `checkpoints/`, restored onto the structure of `templates`
+    (item name -> pytree, as `save`'s `arrays`); None if none.
 
     `check_meta(meta, path)` sees each save's meta before its arrays are read and raises
     Mismatch to refuse it. Newer saves that cannot be read are moved aside (with a
@@ -244,7 +246,6 @@ class TrainingCheckpoints:
     steps = self.latest.all_steps()
     if not steps:
       return None
-    templates = {"params": params_template, "opt_state": opt_state_template}
     restored, unreadable = run_dir.newest_readable(
       self.latest.directory, steps, lambda s: self._restore(s, templates, check_meta), fatal=(Mismatch,)
     )
@@ -272,9 +273,7 @@ class TrainingCheckpoints:
         **{item: ocp.args.StandardRestore(_abstract(template)) for item, template in templates.items()}
       ),
     )
-    return Restored(
-      step=step, params=arrays.params, opt_state=arrays.opt_state, pipeline_state=pipeline_state, meta=meta
-    )
+    return Restored(step=step, arrays=dict(arrays), pipeline_state=pipeline_state, meta=meta)
 
   def _move_aside(self, steps: list[int]):
     """Renames unreadable saves newer than the restored one, which the resumed run saves again."""

@@ -62,6 +62,9 @@ def default_config():
   config.radam_threshold = 5.0  # Below this variance-tractability value RAdam takes a momentum step.
   config.weight_decay = 0.01  # Each step: p -= learning_rate * weight_decay * p.
   config.grad_clip_norm = 0.5  # Global norm over all parameters (network and reblurring net).
+  # Validate, keep the best of and deblur with an exponential moving average of the parameters
+  # with this decay (training/averaging.py); None (the reference) uses the parameters themselves.
+  config.ema_decay = config_dict.placeholder(float)
 
   # Loop.
   config.total_steps = 600_000

@@ -112,6 +112,14 @@ def _check_eval_split(config, datasets):
     raise
 
 
+def _saved_arrays(state: step_lib.TrainState) -> dict:
+  """A checkpoint's arrays, named as TrainState's fields; `ema_params` only when the run averages."""
+  arrays = {"params": state.params, "opt_state": state.opt_state}
+  if state.ema_params is not None:
+    arrays["ema_params"] = state.ema_params
+  return arrays
+
+
 def _check_same_model(model_config, meta: dict, where):
   """Refuses to resume with another model, before the workdir changes.
 
@@ -203,17 +211,17 @@ class _Run:
     config = self.config
     state = jax.device_get(step_lib.init_state(config, tx, jax.random.PRNGKey(config.seed)))
     restored = self.checkpoints.restore_latest(
-      state.params, state.opt_state, check_meta=functools.partial(_check_same_model, self.model_config)
+      _saved_arrays(state), check_meta=functools.partial(_check_same_model, self.model_config)
     )
     if restored is not None:
       logging.info("Resuming from the checkpoint at step %d.", restored.step)
       self.train_iter.set_state(restored.pipeline_state)
-      return step_lib.TrainState(step=np.int32(restored.step), params=restored.params, opt_state=restored.opt_state)
+      return step_lib.TrainState(step=np.int32(restored.step), **restored.arrays)
     if source is None:
       return state
     logging.info("Starting from the parameters of %s (the optimiser starts fresh).", source.path)
     params = init_from.initial_params(state.params, source, use_reblur_loss=config.use_reblur_loss)
-    return step_lib.TrainState(step=state.step, params=params, opt_state=tx.init(params))
+    return jax.device_get(step_lib.fresh_state(config, tx, params))
 
   def train(self) -> bool:
     """Steps to `total_steps`; False if SIGTERM stopped it first (after saving a checkpoint)."""
@@ -264,7 +272,7 @@ class _Run:
       if save:
         self._save(host_state, None, is_best=False)
       if evaluate:
-        eval_metrics, images = self._validate_during_training(host_state.params)
+        eval_metrics, images = self._validate_during_training(host_state.inference_params)
         self.writer.scalars(
           self.step, {f"eval/{name}": value for name, value in eval_metrics.items() if not isinstance(value, str)}
         )
@@ -278,8 +286,7 @@ class _Run:
   def _save(self, host_state, eval_metrics, *, is_best: bool):
     self.checkpoints.save(
       self.step,
-      host_state.params,
-      host_state.opt_state,
+      _saved_arrays(host_state),
       self.train_iter.get_state(),
       {"model": self.model_config.to_dict(), "eval": eval_metrics},
       is_best=is_best,
@@ -310,7 +317,7 @@ class _Run:
   def finish(self) -> dict:
     """Writes `final_metrics.json` (validating first if this start trained no step) and prints the PSNRs."""
     if self.eval_metrics is None:  # The workdir already held a finished run.
-      self.eval_metrics, _ = self._validate(step_lib.unreplicate(self.replicated).params)
+      self.eval_metrics, _ = self._validate(step_lib.unreplicate(self.replicated).inference_params)
     metrics = self.eval_metrics
     final = {
       "step": self.step,

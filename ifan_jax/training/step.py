@@ -19,7 +19,7 @@ from jax import lax
 
 from ifan_jax.models import IFAN, IFANConfig, IFANWithReblur
 from ifan_jax.models.ifan import SIZE_MULTIPLE
-from ifan_jax.training import losses
+from ifan_jax.training import averaging, losses
 
 AXIS = "batch"
 
@@ -31,6 +31,12 @@ class TrainState:
   step: jax.Array  # Completed optimiser updates, int32 scalar.
   params: Any
   opt_state: Any
+  ema_params: Any = None  # The average of `params` (training/averaging.py) when config.ema_decay is set.
+
+  @property
+  def inference_params(self):
+    """What validation, the best checkpoint and inference use: the average when there is one."""
+    return self.params if self.ema_params is None else self.ema_params
 
 
 def model_config(config) -> IFANConfig:
@@ -68,8 +74,13 @@ def init_params(config, rng):
 
 
 def init_state(config, tx: optax.GradientTransformation, rng) -> TrainState:
-  params = init_params(config, rng)
-  return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
+  return fresh_state(config, tx, init_params(config, rng))
+
+
+def fresh_state(config, tx: optax.GradientTransformation, params) -> TrainState:
+  """Step 0 at `params`: a fresh optimiser, and the average (if any) starting at `params`."""
+  ema_params = jax.tree.map(jnp.copy, params) if config.ema_decay is not None else None
+  return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params), ema_params=ema_params)
 
 
 def training_outputs(params, batch, config):
@@ -111,11 +122,14 @@ def train_step(state: TrainState, batch, *, config, tx: optax.GradientTransforma
   grads = lax.pmean(grads, AXIS)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
+  ema_params = state.ema_params
+  if ema_params is not None:
+    ema_params = averaging.update(ema_params, params, state.step, config.ema_decay)
   metrics = {f"loss/{name}": value for name, value in parts.items()}
   metrics["train/grad_norm"] = optax.tree.norm(grads)  # Before clipping.
   metrics["train/learning_rate"] = learning_rate(state.step)
   metrics = lax.pmean(metrics, AXIS)
-  return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
+  return TrainState(step=state.step + 1, params=params, opt_state=opt_state, ema_params=ema_params), metrics
 
 
 def replicate(tree, devices=None):

@@ -54,8 +54,10 @@ def test_training_workdirs_load_by_relative_paths(deblurrer, tmp_path, monkeypat
   saves = training_checkpoints.TrainingCheckpoints(tmp_path / "run", keep=1)
   saves.save(
     5,
-    {"network": jax.tree.map(np.asarray, deblurrer.variables["params"])},
-    {"count": np.zeros(1)},
+    {
+      "params": {"network": jax.tree.map(np.asarray, deblurrer.variables["params"])},
+      "opt_state": {"count": np.zeros(1)},
+    },
     {},
     {"model": TINY.to_dict()},
   )

@@ -8,7 +8,7 @@ import orbax.checkpoint as ocp
 import pytest
 
 from ifan_jax import Deblurrer, IFANConfig
-from ifan_jax.training import loop
+from ifan_jax.training import loop, validation
 from ifan_jax.training.checkpoints import TrainingCheckpoints
 from tests.training.conftest import tiny_config
 from tests.training.fake_data import FakeDatasets, example
@@ -76,6 +76,27 @@ def test_resume_equals_uninterrupted_run(tmp_path):
   step_b, resumed = _latest_params(tmp_path / "resumed")
   assert step_a == step_b == 4
   _assert_trees_equal(straight, resumed)
+
+
+def test_a_run_that_averages_validates_keeps_and_deblurs_with_the_average_and_resumes_exactly(tmp_path):
+  config = tiny_config(ema_decay=0.5)
+  final = loop.train_and_evaluate(config, tmp_path / "straight", datasets=FakeDatasets())
+  loop.train_and_evaluate(tiny_config(ema_decay=0.5, total_steps=2), tmp_path / "resumed", datasets=FakeDatasets())
+  loop.train_and_evaluate(config, tmp_path / "resumed", datasets=FakeDatasets())
+
+  saves = tmp_path / "straight" / "checkpoints"
+  items = ocp.args.Composite(params=ocp.args.StandardRestore(), ema_params=ocp.args.StandardRestore())
+  straight = ocp.CheckpointManager(saves).restore(4, args=items)
+  resumed = ocp.CheckpointManager(tmp_path / "resumed" / "checkpoints").restore(4, args=items)
+  _assert_trees_equal(dict(straight), dict(resumed))
+  average, params = straight.ema_params["network"], straight.params["network"]
+  assert not np.array_equal(average["out_res"]["conv"]["kernel"], params["out_res"]["conv"]["kernel"])
+  deblurrer = Deblurrer.from_checkpoint(tmp_path / "straight")
+  _assert_trees_equal(deblurrer.variables["params"], average)
+  # The printed validation is the average's.
+  image = FakeDatasets().eval_iterator(dataset="fake", data_dir=None, split="validation", limit=None)
+  scores = validation.validate(average, image, deblurrer.config)[0]
+  assert final["model_psnr"] == pytest.approx(scores["psnr"], abs=1e-6)
 
 
 def test_sigterm_saves_a_checkpoint_that_resumes(tmp_path):

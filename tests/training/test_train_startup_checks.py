@@ -90,7 +90,14 @@ def test_resuming_with_a_training_option_that_changes_the_arrays_is_refused(two_
   message = str(failure.value)
   assert message.startswith(f"Cannot resume from {two_step_run / 'checkpoints' / '2'}: its arrays differ")
   assert "params only in the checkpoint: reblur/" in message and "opt_state only in the checkpoint: " in message
-  assert "(e.g. use_reblur_loss)" in message and "new --workdir" in message
+  assert "(e.g. use_reblur_loss, or ema_decay set or not)" in message and "new --workdir" in message
+  assert _snapshot(two_step_run) == before
+
+
+def test_resuming_with_an_average_the_run_did_not_keep_is_refused(two_step_run):
+  before = _snapshot(two_step_run)
+  with pytest.raises(ValueError, match=r"arrays differ from what this config builds \(ema_params only in this run\)"):
+    loop.train_and_evaluate(tiny_config(ema_decay=0.999), two_step_run, datasets=FakeDatasets())
   assert _snapshot(two_step_run) == before
 
 

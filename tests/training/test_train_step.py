@@ -69,3 +69,39 @@ def test_zero_init_output_makes_a_new_network_return_its_input(use_reblur_loss):
   np.testing.assert_array_equal(result, batch["blurred"])
   default = step_lib.init_params(tiny_config(use_reblur_loss=use_reblur_loss), jax.random.PRNGKey(0))
   assert np.abs(default["network"]["out_res"]["conv"]["kernel"]).max() > 0  # the reference's Xavier init
+
+
+def test_the_average_follows_the_parameters_with_its_ramped_decay():
+  config = tiny_config(ema_decay=0.2)
+  tx = optim.make_optimizer(config)
+  state = jax.device_get(step_lib.init_state(config, tx, jax.random.PRNGKey(0)))
+  _assert_close(state.ema_params, state.params)
+  parallel_step = step_lib.make_parallel_train_step(config, tx, optim.learning_rate_schedule(config))
+  batches = FakeTrainIterator(batch_size=config.batch_size, crop_size=config.crop_size, seed=0)
+
+  expected, replicated = state.params, step_lib.replicate(state)
+  for decay in [0.1, 2 / 11, 0.2]:  # min(0.2, (1 + step) / (10 + step)) after steps 0, 1, 2
+    replicated, _ = parallel_step(replicated, next(batches))
+    params = step_lib.unreplicate(replicated).params
+    expected = jax.tree.map(lambda e, p, d=decay: d * e + (1 - d) * p, expected, params)
+  host = step_lib.unreplicate(replicated)
+  _assert_close(host.ema_params, expected)
+  assert host.inference_params is host.ema_params
+  kernel = ("network", "out_res", "conv", "kernel")
+  assert not np.allclose(_leaf(host.ema_params, kernel), _leaf(params, kernel))
+
+
+def test_without_ema_decay_there_is_no_average():
+  config = tiny_config()
+  state = step_lib.init_state(config, optim.make_optimizer(config), jax.random.PRNGKey(0))
+  assert state.ema_params is None and state.inference_params is state.params
+
+
+def _assert_close(a, b):
+  jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7), a, b)
+
+
+def _leaf(tree, path):
+  for key in path:
+    tree = tree[key]
+  return tree
