@@ -18,9 +18,7 @@ a convolution also loses its producer in jax2onnx's layout pass ("Graph output .
 hence the `+ 0` on the outputs.
 """
 
-import dm_pix
 import flax.linen as nn
-import jax.numpy as jnp
 from jax import lax
 
 from ifan_jax.exporting import forward
@@ -78,22 +76,15 @@ def _fused_iac(predictor: FilterPredictor, image_features, features):
 def _upconv(module: layers.UpConv, x):
   """`UpConv.__call__` whose four sub-pixel phases are cut with `lax.slice` (no gather at symbolic sizes)."""
   params = module.variables["params"]
-  b, h, w, in_features = x.shape
+  y = layers.upconv_phases(x, params["kernel"], module.dtype)
+  b, h, w = x.shape[:3]
   features = module.features
-  phase_kernel = layers._phase_kernel(params["kernel"]).reshape(2, 2, in_features, 4 * features)
-  y = lax.conv_general_dilated(
-    x.astype(module.dtype),
-    phase_kernel.astype(module.dtype),
-    window_strides=(1, 1),
-    padding=((1, 1), (1, 1)),
-    dimension_numbers=("NHWC", "HWIO", "NHWC"),
-  ).reshape(b, h + 1, w + 1, 2, 2, features)
   phases = [
     lax.slice(y, (0, ry, rx, ry, rx, 0), (b, ry + h, rx + w, ry + 1, rx + 1, features)).reshape(b, h, w, features)
     for ry in range(2)
     for rx in range(2)
   ]
-  return leaky_relu(dm_pix.depth_to_space(jnp.concatenate(phases, axis=-1), 2) + params["bias"].astype(module.dtype))
+  return layers.interleave_phases(phases, params["bias"])
 
 
 def _export_friendly(next_fun, args, kwargs, context):

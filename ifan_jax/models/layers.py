@@ -84,23 +84,36 @@ class UpConv(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    in_features = x.shape[-1]
-    kernel = self.param("kernel", xavier_uniform(self.gain), (4, 4, in_features, self.features))
+    kernel = self.param("kernel", xavier_uniform(self.gain), (4, 4, x.shape[-1], self.features))
     bias = self.param("bias", nn.initializers.zeros, (self.features,))
-    phase_kernel = _phase_kernel(kernel).reshape(2, 2, in_features, 4 * self.features)
-    y = lax.conv_general_dilated(
-      x.astype(self.dtype),
-      phase_kernel.astype(self.dtype),
-      window_strides=(1, 1),
-      padding=((1, 1), (1, 1)),
-      dimension_numbers=("NHWC", "HWIO", "NHWC"),
-    )
+    y = upconv_phases(x, kernel, self.dtype)
     b, h, w = x.shape[:3]
-    y = y.reshape(b, h + 1, w + 1, 2, 2, self.features)
-    # Phase (ry, rx) of input pixel (m, n) is output pixel (2m + ry, 2n + rx): its window starts
-    # at padded (m + ry, n + rx). Gather the four into channels, then interleave them.
-    phases = jnp.concatenate([y[:, ry : ry + h, rx : rx + w, ry, rx] for ry in range(2) for rx in range(2)], axis=-1)
-    return leaky_relu(dm_pix.depth_to_space(phases, 2) + bias.astype(self.dtype))
+    return interleave_phases([y[:, ry : ry + h, rx : rx + w, ry, rx] for ry in range(2) for rx in range(2)], bias)
+
+
+def upconv_phases(x, kernel, dtype):
+  """The four sub-pixel phases of `UpConv` at input resolution, `[B, H + 1, W + 1, 2, 2, O]`.
+
+  Phase (ry, rx) of input pixel (m, n) is output pixel (2m + ry, 2n + rx); its window starts at
+  padded (m + ry, n + rx), so it lies at `[:, m + ry, n + rx, ry, rx]`.
+  """
+  in_features, features = kernel.shape[2:]
+  phase_kernel = _phase_kernel(kernel).reshape(2, 2, in_features, 4 * features)
+  y = lax.conv_general_dilated(
+    x.astype(dtype),
+    phase_kernel.astype(dtype),
+    window_strides=(1, 1),
+    padding=((1, 1), (1, 1)),
+    dimension_numbers=("NHWC", "HWIO", "NHWC"),
+  )
+  b, h, w = x.shape[:3]
+  return y.reshape(b, h + 1, w + 1, 2, 2, features)
+
+
+def interleave_phases(phases, bias):
+  """The four `[B, H, W, O]` phases, in (ry, rx) order, to `UpConv`'s `[B, 2H, 2W, O]` output (+ bias, LeakyReLU)."""
+  phases = jnp.concatenate(phases, axis=-1)
+  return leaky_relu(dm_pix.depth_to_space(phases, 2) + bias.astype(phases.dtype))
 
 
 def _phase_kernel(kernel):
