@@ -1,8 +1,8 @@
 r"""Seconds per image, MACs, achieved GFLOP/s and peak memory of IFAN inference.
 
-  python benchmarks/inference.py --size 720x1280
-  python benchmarks/inference.py --size 1120x1680 --checkpoint checkpoints/ifan
-  python benchmarks/inference.py --size 720x1280 --official_repo /path/to/IFAN  # the official code
+  python -m benchmarks.inference --size 720x1280
+  python -m benchmarks.inference --size 1120x1680 --checkpoint checkpoints/ifan
+  python -m benchmarks.inference --size 720x1280 --official_repo /path/to/IFAN  # the official code
 
 Run one size per process: the peak resident memory it prints is the process's. With
 --official_repo (a checkout of the official code, which we do not ship) the same process
@@ -12,16 +12,14 @@ them on the same machine.
 
 import resource
 import statistics
-import sys
 import time
-import types
 
 import jax
-import jax.extend.core as jax_core
 import jax.numpy as jnp
-import numpy as np
 from absl import app, flags
 
+from benchmarks import official
+from benchmarks.costs import count_macs
 from ifan_jax import IFAN, Deblurrer, IFANConfig
 
 _SIZE = flags.DEFINE_string("size", "720x1280", "HxW of the input image.")
@@ -41,32 +39,6 @@ def _median_seconds(fn, repeats):
   return statistics.median(times)
 
 
-def count_macs(fn, *args):
-  """Multiply-accumulates of every convolution and matrix product in `fn`'s jaxpr (scan bodies x length)."""
-
-  def walk(jaxpr, times):
-    total = 0
-    for eqn in jaxpr.eqns:
-      if eqn.primitive.name == "conv_general_dilated":
-        rhs = eqn.invars[1].aval.shape  # HWIO after our dimension numbers, or OIHW-like.
-        out = eqn.outvars[0].aval.shape
-        total += np.prod(out) * np.prod(rhs) // _out_features(eqn)
-      elif eqn.primitive.name == "dot_general":
-        (contract, _), _ = eqn.params["dimension_numbers"]
-        lhs = eqn.invars[0].aval.shape
-        total += np.prod(eqn.outvars[0].aval.shape) * np.prod([lhs[d] for d in contract])
-      for sub in jax_core.jaxprs_in_params(eqn.params):
-        total += walk(sub, eqn.params.get("length", 1))
-    return total * times
-
-  return walk(jax.make_jaxpr(fn)(*args).jaxpr, 1)
-
-
-def _out_features(eqn):
-  spec = eqn.params["dimension_numbers"].rhs_spec  # (out, in, spatial...) positions
-  return eqn.invars[1].aval.shape[spec[0]]
-
-
 def matmul_peak_gflops(n=2048, repeats=5):
   """float32 GFLOP/s of a large jnp.dot: the machine's practical matrix-multiply peak."""
   a = jnp.ones((n, n), jnp.float32)
@@ -76,12 +48,9 @@ def matmul_peak_gflops(n=2048, repeats=5):
 
 
 def _official_seconds(repo, h, w, repeats):
-  sys.path.insert(0, repo)
   import torch  # pylint: disable=import-outside-toplevel
-  from models.archs import IFAN as official  # pylint: disable=import-outside-toplevel
 
-  config = types.SimpleNamespace(device="cpu", ks=3, Fs=3, res_num=2, ch=32, wiF=1.5, N=17)
-  network = official.Network(config).eval()
+  network = official.network(repo, IFANConfig(), "cpu")
   x = torch.rand(1, 3, h, w)
 
   def run():

@@ -1,28 +1,28 @@
 r"""Training steps/s, examples/s and peak memory of one IFAN training step (network + reblurring net + RAdam).
 
-  python benchmarks/train_step.py                                   # reference: batch 8 of 256x256
-  python benchmarks/train_step.py --config configs/synthetic.py --batch_size 8 --crop_size 64
-  python benchmarks/train_step.py --official_repo /path/to/IFAN     # the official PyTorch step
+  python -m benchmarks.train_step                                   # reference: batch 8 of 256x256
+  python -m benchmarks.train_step --config configs/synthetic.py --batch_size 8 --crop_size 64
+  python -m benchmarks.train_step --official_repo /path/to/IFAN     # the official PyTorch step
 
 Ours runs `ifan_jax.training`'s pmapped step over all local devices, on random images.
 With --official_repo (a checkout of the official code, which we do not ship; e.g.
 `git -C MIRROR archive HEAD | tar -x -C /tmp/IFAN`) the same process times the official
-network and reblurring network with their losses, global-norm clipping and torch's RAdam
-with decoupled weight decay instead, so that two back-to-back runs compare them on the
-same machine. Run one of them per process: the peak memory printed is the process's.
+trainer's step instead (`benchmarks/official.py`: its network and reblurring network, losses,
+global-norm clipping and `torch_optimizer.RAdam`, which needs `pip install torch-optimizer==0.3.0`),
+so that two back-to-back runs compare them on the same machine. Run one of them per process: the
+peak memory printed is the process's.
 """
 
 import resource
 import statistics
-import sys
 import time
-import types
 
 import jax
 import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
+from benchmarks import official
 from ifan_jax.training import optim
 from ifan_jax.training import step as step_lib
 
@@ -62,51 +62,9 @@ def _ours(config, batch_size, crop):
 
 
 def _official(repo, config, batch_size, crop):
-  sys.path.insert(0, repo)
   import torch  # pylint: disable=import-outside-toplevel
-  import torch.nn.functional as F  # pylint: disable=import-outside-toplevel
-  from models.archs import IFAN as official  # pylint: disable=import-outside-toplevel
-  from models.archs import RBN as official_rbn  # pylint: disable=import-outside-toplevel
 
-  m = config.model
-  settings = types.SimpleNamespace(
-    device="cpu",
-    ks=m.kernel_size,
-    Fs=m.filter_size,
-    res_num=m.res_num,
-    ch=m.channels,
-    wiF=m.filter_init_gain,
-    N=m.iterations,
-    RBFs=m.reblur_filter_size,
-    RBF_num=m.reblur_iterations,
-    wiRF=m.reblur_init_gain,
-  )
-  network = official.Network(settings).train()
-  reblur = official_rbn.Network(settings, network.kernel_dim).train()
-  parameters = list(network.parameters()) + list(reblur.parameters())
-  optimizer = torch.optim.RAdam(
-    parameters,
-    lr=config.learning_rate,
-    betas=(config.b1, config.b2),
-    eps=config.eps,
-    weight_decay=config.weight_decay,
-    decoupled_weight_decay=True,
-  )
-  blurred, left, right, sharp = (torch.rand(batch_size, 3, crop, crop) for _ in range(4))
-
-  def step():
-    outputs = network(blurred, right, left, is_train=True)
-    outputs.update(reblur(sharp, outputs["Filter"]))
-    loss = (
-      F.mse_loss(outputs["result"], sharp)
-      + F.mse_loss(outputs["f_R_w"], outputs["f_L"])
-      + F.mse_loss(outputs["SB"], F.interpolate(blurred, scale_factor=1 / 8, mode="area"))
-    )
-    optimizer.zero_grad()
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip_norm)
-    optimizer.step()
-
+  step = official.training_step(repo, config, step_lib.model_config(config), batch_size, crop, "cpu")
   return _timed(step, _STEPS.value), torch.get_num_threads()
 
 

@@ -16,85 +16,44 @@ import pytest
 from ifan_jax import ops
 from ifan_jax.ops.iac.pallas import IACBlockSizes, iac_pallas, iac_step_pallas
 from tests.conftest import load_npz
+from tests.ops.iac_cases import (
+  CASES,
+  FUSED_OUTPUTS,
+  ITERATIONS,
+  OUTPUTS,
+  TOL,
+  case_id,
+  fused_kernel_and_xla,
+  kernel_and_definition,
+  lower_for_cuda,
+  random_inputs,
+  value_and_grads,
+)
 
-TOL = 1e-5
 TRITON_CALL = "__gpu$xla.gpu.triton"
-
-
-def random_inputs(seed, batch, height, width, channels, iterations, filter_size):
-  rng = np.random.default_rng(seed)
-  features = rng.normal(size=(batch, height, width, channels)).astype(np.float32)
-  filters = 0.3 * rng.normal(size=(batch, height, width, ops.FilterLayout(channels, iterations, filter_size).total))
-  cotangent = rng.normal(size=features.shape).astype(np.float32)
-  return jnp.asarray(features), jnp.asarray(filters, jnp.float32), jnp.asarray(cotangent)
-
-
-def value_and_grads(fn, features, filters, cotangent):
-  """fn's output and the gradients of <fn(features, filters), cotangent> w.r.t. both inputs."""
-
-  def run(features, filters):
-    out, pullback = jax.vjp(fn, features, filters)
-    return (out, *pullback(cotangent))
-
-  return jax.jit(run)(features, filters)
 
 
 def assert_close(actual, expected, what):
   np.testing.assert_allclose(np.asarray(actual), np.asarray(expected), rtol=0, atol=TOL, err_msg=what)
 
 
-# Each factor (k, compat, act_last, batch, channel tiling, tiles that overhang the image) takes
-# both values somewhere; 9x11 is divided by no tile height or width used here.
-CASES = [
-  dict(filter_size=3, compat=False, act_last=True, batch=2, channels=2, blocks=IACBlockSizes()),
-  dict(
-    filter_size=3,
-    compat=True,
-    act_last=False,
-    batch=1,
-    channels=3,
-    blocks=IACBlockSizes(block_h=2, block_w=4, block_c=2),
-  ),
-  dict(
-    filter_size=5,
-    compat=False,
-    act_last=False,
-    batch=1,
-    channels=3,
-    blocks=IACBlockSizes(block_h=8, block_w=2, block_c=2),
-  ),
-  dict(filter_size=5, compat=True, act_last=True, batch=2, channels=2, blocks=IACBlockSizes(block_h=16, block_w=16)),
-]
-
-
-@pytest.mark.parametrize(
-  "case",
-  CASES,
-  ids=lambda c: f"k{c['filter_size']}-compat{c['compat']}-act{c['act_last']}-b{c['batch']}-c{c['channels']}",
-)
+@pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_forward_and_gradients_match_reference(case):
-  iterations = 3
-  kwargs = dict(
-    iterations=iterations, filter_size=case["filter_size"], compat=case["compat"], act_last=case["act_last"]
-  )
-  inputs = random_inputs(0, case["batch"], 9, 11, case["channels"], iterations, case["filter_size"])
-  pallas = value_and_grads(
-    functools.partial(ops.iac, impl="pallas", interpret=True, block_sizes=case["blocks"], **kwargs), *inputs
-  )
-  reference = value_and_grads(functools.partial(ops.iac_reference, **kwargs), *inputs)
-  for what, actual, expected in zip(("output", "features grad", "filters grad"), pallas, reference):
+  pallas, reference = kernel_and_definition(case, interpret=True)
+  for what, actual, expected in zip(OUTPUTS, pallas, reference):
     assert_close(actual, expected, what)
   if case["compat"]:  # The horizontal taps are never read in compat mode.
-    unused = ops.FilterLayout(case["channels"], iterations, case["filter_size"]).split_iteration_major(pallas[2])[0]
-    assert not np.any(np.asarray(unused[..., 1, :, :]))
+    layout = ops.FilterLayout(case["channels"], ITERATIONS, case["filter_size"])
+    assert not np.any(np.asarray(layout.split_iteration_major(pallas[2])[0][..., 1, :, :]))
 
 
 def test_reference_backward_option():
   kwargs = dict(iterations=2, filter_size=3, compat=False, act_last=True)
-  inputs = random_inputs(1, 1, 5, 7, 2, 2, 3)
-  pallas = value_and_grads(functools.partial(iac_pallas, interpret=True, backward="reference", **kwargs), *inputs)
-  reference = value_and_grads(functools.partial(ops.iac_reference, **kwargs), *inputs)
-  for what, actual, expected in zip(("output", "features grad", "filters grad"), pallas, reference):
+  *inputs, cotangent = random_inputs(1, 1, 5, 7, 2, 2, 3)
+  pallas_fn = functools.partial(iac_pallas, interpret=True, backward="reference", **kwargs)
+  pallas = value_and_grads(pallas_fn, *inputs, cotangent=cotangent)
+  reference = value_and_grads(functools.partial(ops.iac_reference, **kwargs), *inputs, cotangent=cotangent)
+  for what, actual, expected in zip(OUTPUTS, pallas, reference):
     assert_close(actual, expected, what)
 
 
@@ -122,36 +81,10 @@ def test_golden_pytorch_outputs(golden_dir):
       assert_close(out, golden[f"{tag}_out_{name}"], f"{tag} {name}")
 
 
-def fused_inputs(compat):
-  rng = np.random.default_rng(2)
-  b, h, w, c, d, n, k = 1, 5, 7, 2, 3, 2, 3
-  features = jnp.asarray(rng.normal(size=(b, h, w, c)), jnp.float32)
-  predictor = jnp.asarray(rng.normal(size=(b, h, w, d)), jnp.float32)
-  total = ops.FilterLayout(c, n, k).total
-  head_kernel = jnp.asarray(0.2 * rng.normal(size=(d, total)), jnp.float32)
-  head_bias = jnp.asarray(0.1 * rng.normal(size=(total,)), jnp.float32)
-  cotangent = jnp.asarray(rng.normal(size=features.shape), jnp.float32)
-  kwargs = dict(iterations=n, filter_size=k, compat=compat)
-  return (features, predictor, head_kernel, head_bias), cotangent, kwargs
-
-
 @pytest.mark.parametrize("compat", [False, True])
 def test_fused_head_through_the_kernel(compat):
-  args, cotangent, kwargs = fused_inputs(compat)
-
-  def run(impl, interpret):
-    def fn(*args):
-      return ops.iac_fused(*args, impl=impl, interpret=interpret, **kwargs)
-
-    def outputs(*args):
-      out, pullback = jax.vjp(fn, *args)
-      return (out, *pullback(cotangent))
-
-    return jax.jit(outputs)(*args)
-
-  pallas, xla = run("pallas", True), run("xla", False)
-  names = ("output", "features grad", "predictor grad", "head kernel grad", "head bias grad")
-  for what, actual, expected in zip(names, pallas, xla):
+  pallas, xla = fused_kernel_and_xla(compat, interpret=True)
+  for what, actual, expected in zip(FUSED_OUTPUTS, pallas, xla):
     assert_close(actual, expected, what)
 
 
@@ -185,29 +118,15 @@ def test_interpret_reaches_every_pallas_call():
 def test_compiled_kernel_on_this_backend():
   """On a GPU the compiled kernels match the reference; on a CPU they refuse to run uninterpreted."""
   kwargs = dict(iterations=2, filter_size=3, compat=False, act_last=True)
-  inputs = random_inputs(4, 2, 9, 11, 3, 2, 3)
+  *inputs, cotangent = random_inputs(4, 2, 9, 11, 3, 2, 3)
   pallas = functools.partial(ops.iac, impl="pallas", **kwargs)
   if jax.default_backend() != "gpu":
     with pytest.raises(ValueError, match="interpret"):
-      value_and_grads(pallas, *inputs)
+      value_and_grads(pallas, *inputs, cotangent=cotangent)
     return
-  reference = value_and_grads(functools.partial(ops.iac_reference, **kwargs), *inputs)
-  for what, actual, expected in zip(
-    ("output", "features grad", "filters grad"), value_and_grads(pallas, *inputs), reference
-  ):
+  reference = value_and_grads(functools.partial(ops.iac_reference, **kwargs), *inputs, cotangent=cotangent)
+  for what, actual, expected in zip(OUTPUTS, value_and_grads(pallas, *inputs, cotangent=cotangent), reference):
     assert_close(actual, expected, what)
-
-
-def lower_for_cuda(fn, *args):
-  """StableHLO text of `fn` lowered for CUDA on this GPU-less machine.
-
-  jax 0.11's Triton lowering asks the device for its compute capability; an abstract
-  H100 answers for it (jax 0.10 accepts the same code and does not need it).
-  """
-  device = jax.sharding.AbstractDevice(device_kind="NVIDIA H100 80GB HBM3", num_cores=132, platform="cuda")
-  mesh = jax.sharding.AbstractMesh((1,), ("x",), abstract_device=device)
-  with jax.sharding.use_abstract_mesh(mesh):
-    return jax.jit(fn).trace(*args).lower(lowering_platforms=("cuda",)).as_text()
 
 
 @pytest.mark.parametrize("compat", [False, True])

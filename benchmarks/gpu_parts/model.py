@@ -1,0 +1,108 @@
+"""Our whole model: inference per size, dtype and IAC implementation, and the training step of the reference recipe."""
+
+import functools
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from benchmarks import costs
+from benchmarks.gpu_parts import measure
+from ifan_jax import IFAN
+from ifan_jax.training import optim
+from ifan_jax.training import step as step_lib
+from ifan_jax.training.config import default_config
+from tests.ops import iac_cases
+
+IMPLS = ("xla", "pallas")
+DTYPES = ("float32", "bfloat16")
+
+
+def training_config(sizes, dtype="float32", impl="auto"):
+  """The reference recipe (configs/dpdd.py's optimiser and losses) with the suite's model size and `dtype`."""
+  config = default_config()
+  config.model.update(sizes.model)
+  config.model.dtype, config.model.iac_impl = dtype, impl
+  config.batch_size = sizes.train_batch
+  return config
+
+
+def _time_inference(model, params, image, macs, repeats):
+  forward = lambda p, x: model.apply({"params": p}, x)["result"]
+  if model.config.iac_impl == "pallas" and jax.default_backend() == "cpu":
+    return dict(kind="lowered", cuda_hlo_chars=len(iac_cases.lower_for_cuda(forward, params, image)))
+  figures = measure.time_jitted(forward, params, image, repeats=repeats, to_host=True)
+  return dict(**figures, tflops=2 * macs / (figures["ms_host"] * 1e-3) / 1e12)
+
+
+def inference(recorder, sizes, options):
+  """Seconds per image with the result on the host, the device-only time, XLA's memory plan, TFLOP/s.
+
+  The official weights' IAC (compat); random weights, drawn once on the host CPU. The Pallas
+  implementation needs a GPU: on a CPU its cases are lowered for CUDA instead of timed.
+  """
+  del options
+  recorder.add("device", "inference", **measure.device_summary())
+  config = step_lib.model_config(training_config(sizes)).replace(iac_compat=True)
+  params = step_lib.init_params(training_config(sizes), jax.random.key(0))["network"]
+  for width, height in sizes.image_sizes:
+    image = jax.random.uniform(jax.random.key(1), (1, height, width, 3), jnp.float32)
+    macs = costs.count_macs(lambda x: IFAN(config).apply({"params": params}, x)["result"], image)
+    for dtype in DTYPES:
+      for impl in IMPLS:
+        model = IFAN(config.replace(dtype=dtype, iac_impl=impl))
+        recorder.run(
+          f"IFAN inference {width}x{height} {dtype} {impl}",
+          functools.partial(_time_inference, model, params, image, macs, sizes.repeats),
+          size=f"{width}x{height}",
+          dtype=dtype,
+          impl=impl,
+          gmacs=macs / 1e9,
+        )
+
+
+def train(dtype):
+  """The part that times our training step in `dtype`; one process per dtype, so the peak memory is its own."""
+
+  def run(recorder, sizes, options):
+    del options
+    recorder.add("device", f"train {dtype}", **measure.device_summary())
+    config = training_config(sizes, dtype)
+    crop = sizes.train_crop
+
+    def measure_step():
+      tx = optim.make_optimizer(config)
+      state = step_lib.replicate(jax.device_get(step_lib.init_state(config, tx, jax.random.PRNGKey(0))))
+      parallel_step = step_lib.make_parallel_train_step(config, tx, optim.learning_rate_schedule(config))
+      rng = np.random.default_rng(0)
+      shape = (sizes.train_batch, crop, crop, 3)
+      batch = {k: jax.device_put(rng.random(shape, np.float32)) for k in ("blurred", "left", "right", "sharp")}
+      holder = {"state": state}
+
+      def step():
+        holder["state"], metrics = parallel_step(holder["state"], batch)
+        jax.block_until_ready(metrics)
+
+      start = time.perf_counter()
+      step()
+      first_s = time.perf_counter() - start
+      seconds = measure.median_seconds(step, sizes.repeats)
+      return dict(
+        who="ifan_jax",
+        dtype=dtype,
+        batch=sizes.train_batch,
+        crop=crop,
+        first_step_s=first_s,
+        ms=seconds * 1e3,
+        steps_per_s=1 / seconds,
+        peak_gib=measure.process_peak_gib(),
+      )
+
+    recorder.run(f"training step {sizes.train_batch}x{crop}x{crop} {dtype}", measure_step)
+
+  return run
+
+
+train_float32 = train("float32")
+train_bfloat16 = train("bfloat16")
