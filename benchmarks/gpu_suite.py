@@ -7,7 +7,9 @@ Parts, in order (each in a process of its own, so that peak memory is its own an
 never share a GPU's memory): the Pallas kernel against the definition (`iac_check`, in Pallas's
 interpreter on a CPU), the golden small checkpoint through our model (`parity`), the IAC's time and
 bandwidth (`iac_time`), whole-model inference (`inference`, and `official_inference` with
---official_repo), and the training step (`train_float32`, `official_train`, `train_bfloat16`).
+--official_repo), the training step (`train_float32`, `official_train`, `train_bfloat16`, then with
+the Pallas IAC: `train_float32_pallas`, `train_bfloat16_pallas`), and where the time of a 1280x720
+inference goes, op by op (`profile`).
 Each figure is printed and appended to `OUT/gpu_suite.jsonl` as soon as it is known; after every
 part `OUT/gpu_suite.json` and `OUT/gpu_suite.md` (tables and the goals) are rewritten, so a run cut
 off by its limit still leaves what it measured. Cases that would start after --budget_s are recorded
@@ -44,6 +46,9 @@ PARTS = (
   Part("train_float32", "model:train_float32"),
   Part("official_train", "official_code:train", official=True),
   Part("train_bfloat16", "model:train_bfloat16"),
+  Part("train_float32_pallas", "model:train_float32_pallas"),
+  Part("train_bfloat16_pallas", "model:train_bfloat16_pallas"),
+  Part("profile", "profile:inference"),
 )
 PART_NAMES = [p.name for p in PARTS]
 

@@ -7,7 +7,10 @@ tile of `block_h x block_w` pixels and `block_c` channels,
 where cy, cx clamp to the image (the reference's replicate padding) and p = (k-1)/2.
 Every neighbour is a gather at clamped coordinates, so tiles need not divide the image:
 lanes past the edge compute exactly the value of the edge pixel they clamp to and store
-it again (identical bytes, no masks).
+it again (identical bytes, no masks). Those twins live in the same program (a tile holds
+the edge it overhangs), so the one kernel that reads back what it writes (the compat
+backward adds to the filter gradient) loads everything before a barrier and stores after
+it: without it, on an H200, a lane of one warp added after its twin in another had stored.
 
 Iteration by iteration. Each iteration must read 2Ck + C filter values per pixel;
 reading and writing the C features through memory adds 2C to that (29% for k=3).
@@ -128,6 +131,11 @@ class _Tile:
     self.c = jnp.minimum(channel_block * plan.block_c + lanes_c, plan.channels - 1)
     self.plan, self.iteration, self.act = plan, step_ref[0], step_ref[1] != 0
     self.pad = (plan.filter_size - 1) // 2
+    self.here = self.pixel(self.y, self.x)
+
+  def store(self, ref, cols, value):
+    """Writes `value` at this program's pixels (`self.here`) and columns `cols`."""
+    ref[self.here, cols] = value.astype(ref.dtype)
 
   def pixel(self, y, x):
     """Row index of pixel (y, x) of this program's image; y and x must be inside the image."""
@@ -178,10 +186,6 @@ def _load(ref, rows, cols):
   return ref[rows, cols].astype(jnp.float32)
 
 
-def _store(ref, rows, cols, value):
-  ref[rows, cols] = value.astype(ref.dtype)
-
-
 def _activate(x, act):
   """LeakyReLU where the run-time flag `act` is set (one kernel serves every iteration)."""
   return jnp.where(act & (x < 0), NEGATIVE_SLOPE * x, x)
@@ -194,12 +198,11 @@ def _slope(y, act):
 
 def _forward_kernel(step_ref, x_ref, f_ref, out_ref, *, plan):
   tile = _Tile(plan, step_ref)
-  here = tile.pixel(tile.y, tile.x)
-  out = _load(f_ref, here, tile.bias_cols())
+  out = _load(f_ref, tile.here, tile.bias_cols())
   for s in range(plan.filter_size):
     col = tile.clamp_x(tile.x + s - tile.pad)
-    out += _load(f_ref, here, tile.horizontal_cols(s)) * tile.vertical_pass(x_ref, f_ref, col)
-  _store(out_ref, here, tile.c, _activate(out, tile.act))
+    out += _load(f_ref, tile.here, tile.horizontal_cols(s)) * tile.vertical_pass(x_ref, f_ref, col)
+  tile.store(out_ref, tile.c, _activate(out, tile.act))
 
 
 def _backward_horizontal_kernel(step_ref, g_ref, y_ref, x_ref, f_ref, df_in_ref, gv_ref, df_ref, *, plan):
@@ -210,36 +213,36 @@ def _backward_horizontal_kernel(step_ref, g_ref, y_ref, x_ref, f_ref, df_in_ref,
   def pre_activation_grad(rows):
     return _load(g_ref, rows, tile.c) * _slope(_load(y_ref, rows, tile.c), tile.act)
 
-  here = tile.pixel(tile.y, tile.x)
-  gs = pre_activation_grad(here)
-  _store(df_ref, here, tile.bias_cols(), gs)
+  gs = pre_activation_grad(tile.here)
+  tile.store(df_ref, tile.bias_cols(), gs)
   for s in range(plan.filter_size):
     col = tile.clamp_x(tile.x + s - tile.pad)
-    _store(df_ref, here, tile.horizontal_cols(s), gs * tile.vertical_pass(x_ref, f_ref, col))
+    tile.store(df_ref, tile.horizontal_cols(s), gs * tile.vertical_pass(x_ref, f_ref, col))
   gv = 0.0
   for s, source, weight in tile.edge_weighted_sources(tile.x, plan.width):
     rows = tile.pixel(tile.y, tile.clamp_x(source))
     gv += jnp.where(weight, _load(f_ref, rows, tile.horizontal_cols(s)) * pre_activation_grad(rows), 0.0)
-  _store(gv_ref, here, tile.c, gv)
+  tile.store(gv_ref, tile.c, gv)
 
 
 def _backward_vertical_kernel(step_ref, gv_ref, x_ref, f_ref, df_in_ref, gx_ref, df_ref, *, plan, accumulate):
   """Gradients of the vertical taps (added to the horizontal ones in compat mode) and of the input."""
   del df_in_ref  # Aliased to df_ref.
   tile = _Tile(plan, step_ref)
-  here = tile.pixel(tile.y, tile.x)
-  gv = _load(gv_ref, here, tile.c)
-  for t in range(plan.filter_size):
-    row = tile.clamp_y(tile.y + t - tile.pad)
-    dv = gv * _load(x_ref, tile.pixel(row, tile.x), tile.c)
-    if accumulate:
-      dv += _load(df_ref, here, tile.vertical_cols(t))
-    _store(df_ref, here, tile.vertical_cols(t), dv)
+  gv = _load(gv_ref, tile.here, tile.c)
+  taps = range(plan.filter_size)
+  dvs = [gv * _load(x_ref, tile.pixel(tile.clamp_y(tile.y + t - tile.pad), tile.x), tile.c) for t in taps]
+  if accumulate:
+    dvs = [dv + _load(df_ref, tile.here, tile.vertical_cols(t)) for t, dv in zip(taps, dvs)]
+    if not plan.interpret:  # The interpreter has no barrier, and no race: it runs the lanes as one array op.
+      pltriton.debug_barrier()  # Every lane has read df before any lane writes it (see the module docstring).
+  for t, dv in zip(taps, dvs):
+    tile.store(df_ref, tile.vertical_cols(t), dv)
   gx = 0.0
   for t, source, weight in tile.edge_weighted_sources(tile.y, plan.height):
     rows = tile.pixel(tile.clamp_y(source), tile.x)
     gx += jnp.where(weight, _load(f_ref, rows, tile.vertical_cols(t)) * _load(gv_ref, rows, tile.c), 0.0)
-  _store(gx_ref, here, tile.c, gx)
+  tile.store(gx_ref, tile.c, gx)
 
 
 def _launch(kernel, plan, name, out_shape, *args, input_output_aliases=None):
