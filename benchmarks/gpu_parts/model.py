@@ -39,13 +39,14 @@ def _time_inference(model, params, image, macs, repeats):
 def inference(recorder, sizes, options):
   """Seconds per image with the result on the host, the device-only time, XLA's memory plan, TFLOP/s.
 
-  The official weights' IAC (compat); random weights, drawn once on the host CPU. The Pallas
+  The official weights' IAC (compat); random weights on the device. The Pallas
   implementation needs a GPU: on a CPU its cases are lowered for CUDA instead of timed.
   """
   del options
   recorder.add("device", "inference", **measure.device_summary())
   config = step_lib.model_config(training_config(sizes)).replace(iac_compat=True)
-  params = step_lib.init_params(training_config(sizes), jax.random.key(0))["network"]
+  # Drawn on the host CPU (step_lib.init_params), then put on the device once, as Deblurrer does.
+  params = jax.device_put(step_lib.init_params(training_config(sizes), jax.random.key(0))["network"], jax.devices()[0])
   for width, height in sizes.image_sizes:
     image = jax.random.uniform(jax.random.key(1), (1, height, width, 3), jnp.float32)
     macs = costs.count_macs(lambda x: IFAN(config).apply({"params": params}, x)["result"], image)

@@ -78,7 +78,8 @@ def inference(recorder, sizes, options):
   del options
   recorder.add("device", "profile", **measure.device_summary())
   config = step_lib.model_config(training_config(sizes)).replace(iac_compat=True)
-  params = step_lib.init_params(training_config(sizes), jax.random.key(0))["network"]
+  # Drawn on the host CPU (step_lib.init_params), then put on the device once, as Deblurrer does.
+  params = jax.device_put(step_lib.init_params(training_config(sizes), jax.random.key(0))["network"], jax.devices()[0])
   width, height = sizes.image_sizes[0]
   image = jax.random.uniform(jax.random.key(1), (1, height, width, 3), jnp.float32)
   for dtype in ("float32", "bfloat16"):
