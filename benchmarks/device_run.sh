@@ -3,11 +3,11 @@
 #   device run, carry [".whl", ".official"], command "bash benchmarks/device_run.sh [BUDGET_S] [SUITE FLAGS...]"
 # Installs the carried wheels (.whl/: packages the machine's image lacks), records the machine, then runs
 # benchmarks/gpu_suite.py with the official code when .official/ is there, everything written to $OUT.
-# BUDGET_S (default 330) is when the suite starts no new case; the whole script ends within BUDGET_S + 70 s.
+# BUDGET_S (default 400) is when the suite starts no new case; the whole script ends within BUDGET_S + 70 s.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 out=${OUT:-gpu_results}
-budget=${1:-330}
+budget=${1:-400}
 shift || true
 mkdir -p "$out"
 if compgen -G ".whl/*.whl" >/dev/null; then
