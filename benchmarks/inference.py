@@ -11,8 +11,6 @@ them on the same machine.
 """
 
 import resource
-import statistics
-import time
 
 import jax
 import jax.numpy as jnp
@@ -20,6 +18,7 @@ from absl import app, flags
 
 from benchmarks import official
 from benchmarks.costs import count_macs
+from benchmarks.timing import median_seconds
 from ifan_jax import IFAN, Deblurrer, IFANConfig
 
 _SIZE = flags.DEFINE_string("size", "720x1280", "HxW of the input image.")
@@ -29,21 +28,11 @@ _DTYPE = flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16"], "Compute
 _OFFICIAL_REPO = flags.DEFINE_string("official_repo", None, "Time this checkout of the official code instead.")
 
 
-def _median_seconds(fn, repeats):
-  fn()  # Warm-up (compilation, allocator).
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
-
-
 def matmul_peak_gflops(n=2048, repeats=5):
   """float32 GFLOP/s of a large jnp.dot: the machine's practical matrix-multiply peak."""
   a = jnp.ones((n, n), jnp.float32)
   dot = jax.jit(jnp.dot)
-  seconds = _median_seconds(lambda: dot(a, a).block_until_ready(), repeats)
+  seconds = median_seconds(lambda: dot(a, a).block_until_ready(), repeats, warmup=True)
   return 2 * n**3 / seconds / 1e9
 
 
@@ -57,7 +46,7 @@ def _official_seconds(repo, h, w, repeats):
     with torch.no_grad():
       network(x)
 
-  return _median_seconds(run, repeats)
+  return median_seconds(run, repeats, warmup=True)
 
 
 def _peak_memory_line():
@@ -88,7 +77,7 @@ def main(argv):
   model = IFAN(config)
   image = jax.random.uniform(jax.random.key(1), (1, h, w, 3))
   forward = jax.jit(lambda v, x: model.apply(v, x)["result"])
-  seconds = _median_seconds(lambda: forward(variables, image).block_until_ready(), _REPEATS.value)
+  seconds = median_seconds(lambda: forward(variables, image).block_until_ready(), _REPEATS.value, warmup=True)
   macs = count_macs(lambda x: model.apply(variables, x)["result"], image)
   peak = matmul_peak_gflops()
   achieved = 2 * macs / seconds / 1e9

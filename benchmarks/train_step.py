@@ -14,7 +14,6 @@ peak memory printed is the process's.
 """
 
 import resource
-import statistics
 import time
 
 import jax
@@ -23,6 +22,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 from benchmarks import official
+from benchmarks.timing import median_seconds
 from ifan_jax.training import optim
 from ifan_jax.training import step as step_lib
 
@@ -38,12 +38,7 @@ def _timed(step, steps):
   start = time.perf_counter()
   step()
   first = time.perf_counter() - start
-  times = []
-  for _ in range(steps):
-    start = time.perf_counter()
-    step()
-    times.append(time.perf_counter() - start)
-  return first, statistics.median(times)
+  return first, median_seconds(step, steps)
 
 
 def _ours(config, batch_size, crop):

@@ -5,20 +5,12 @@ it is a numpy array on the host; never an unsynchronised timing.
 """
 
 import resource
-import statistics
 import time
 
 import jax
 import numpy as np
 
-
-def median_seconds(call, repeats):
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    call()
-    times.append(time.perf_counter() - start)
-  return statistics.median(times)
+from benchmarks.timing import median_seconds
 
 
 def planned_peak_gib(compiled):

@@ -1,8 +1,8 @@
 """Synchronised PyTorch timings on CUDA (or the CPU): warm-up, then the median, and the allocator's peak."""
 
 import resource
-import statistics
-import time
+
+from benchmarks.timing import median_seconds
 
 
 def synchronized(fn, device):
@@ -20,17 +20,12 @@ def timed(fn, device, repeats):
 
   if device == "cuda":
     torch.cuda.reset_peak_memory_stats()
-  synchronized(fn, device)
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    synchronized(fn, device)
-    times.append(time.perf_counter() - start)
+  seconds = median_seconds(lambda: synchronized(fn, device), repeats, warmup=True)
   if device == "cuda":
     peak = torch.cuda.max_memory_allocated() / 2**30
   else:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-  return dict(ms=1e3 * statistics.median(times), peak_gib=peak)
+  return dict(ms=1e3 * seconds, peak_gib=peak)
 
 
 def device_summary(device):

@@ -9,6 +9,7 @@ import numpy as np
 
 from benchmarks import costs
 from benchmarks.gpu_parts import measure
+from benchmarks.timing import median_seconds
 from ifan_jax import IFAN
 from ifan_jax.training import optim
 from ifan_jax.training import step as step_lib
@@ -82,7 +83,7 @@ def _time_training_step(config, sizes):
   start = time.perf_counter()
   step()
   first_s = time.perf_counter() - start
-  seconds = measure.median_seconds(step, sizes.repeats)
+  seconds = median_seconds(step, sizes.repeats)
   # The process's peak also holds what compilation took (autotuning scratch); the plan is the step's own.
   peak = measure.process_peak_gib()
   return dict(
