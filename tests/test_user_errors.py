@@ -57,7 +57,7 @@ def test_a_damaged_pytorch_file_gets_no_advice_to_unpickle_it(tmp_path, command)
   [
     ("--config.ema_decay=nan", "config.ema_decay=nan must be a number in [0, 1)."),
     ("--config.ema_decay=1.5", "config.ema_decay=1.5 must be a number in [0, 1)."),
-    ("--config.learning_rate=inf", "config.learning_rate=inf must be a number in (0, inf)."),
+    ("--config.learning_rate=inf", "config.learning_rate=inf must be a number in [0, inf)."),
     ("--config.dataset=fake@0", "dataset 'fake@0': 'fake@0' is not NAME or NAME@WEIGHT with a positive weight"),
     ("--config.dataset=fake@nan", "dataset 'fake@nan': 'fake@nan' is not NAME or NAME@WEIGHT"),
     ("--config.dataset=fake,fake", "dataset 'fake,fake' names fake more than once"),

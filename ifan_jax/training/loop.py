@@ -32,7 +32,7 @@ GUARDED_METRICS = ("loss/total", "train/grad_norm")
 # The values a float field may take: (low, high, whether low itself is allowed); high is excluded.
 # Every bound is finite or infinite, so NaN (which compares false) is refused too.
 _FLOAT_RANGES = {
-  "learning_rate": (0, math.inf, False),
+  "learning_rate": (0, math.inf, True),  # 0 trains nothing: a frozen start that checks init_from
   "lr_decay_rate": (0, math.inf, False),
   "b1": (0, 1, True),
   "b2": (0, 1, True),

@@ -31,7 +31,7 @@ def _strict(text):
     ("ema_decay", math.nan, "[0, 1)"),
     ("ema_decay", 1.5, "[0, 1)"),
     ("ema_decay", -0.1, "[0, 1)"),
-    ("learning_rate", 0.0, "(0, inf)"),
+    ("learning_rate", -1e-4, "[0, inf)"),
     ("grad_clip_norm", math.inf, "(0, inf)"),
     ("reblur_loss_weight", math.nan, "[0, inf)"),
   ],
