@@ -6,10 +6,9 @@ The conversion itself is `ifan_jax.io.torch_weights`; this module only holds the
 line, whose flags are defined when it runs as `python -m` (see `define_flags`).
 """
 
-import sys
-
 from absl import app, flags, logging
 
+from ifan_jax import commands
 from ifan_jax.io import torch_weights
 
 
@@ -32,17 +31,14 @@ def main(argv):
   if len(argv) != 3:
     raise app.UsageError("usage: python -m ifan_jax.convert SRC.pytorch DST_DIR [--filter_size 3]")
   options = flags.FLAGS
-  try:
-    config = torch_weights.convert_file(
-      argv[1],
-      argv[2],
-      filter_size=options.filter_size,
-      reblur_filter_size=options.reblur_filter_size,
-      in_bit=int(options.in_bit) if options.in_bit else None,
-      overwrite=options.overwrite,
-    )
-  except (OSError, ValueError, ImportError) as e:  # Ours name the file and the fix: no traceback needed.
-    sys.exit(f"ifan_jax.convert: {e}")
+  config = torch_weights.convert_file(
+    argv[1],
+    argv[2],
+    filter_size=options.filter_size,
+    reblur_filter_size=options.reblur_filter_size,
+    in_bit=int(options.in_bit) if options.in_bit else None,
+    overwrite=options.overwrite,
+  )
   logging.info(
     "Wrote %s (N=%d, dual_pixel=%s, iac_compat=%s).", argv[2], config.iterations, config.dual_pixel, config.iac_compat
   )
@@ -51,4 +47,4 @@ def main(argv):
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  commands.run(main, "ifan_jax.convert", errors=(ImportError,))

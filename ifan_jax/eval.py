@@ -18,6 +18,7 @@ import sys
 
 from absl import app, flags, logging
 
+from ifan_jax import commands
 from ifan_jax.data import registry
 from ifan_jax.evaluation import protocol, sources
 from ifan_jax.inference.deblurrer import Deblurrer
@@ -35,6 +36,9 @@ def define_flags():
   flags.DEFINE_integer("limit", None, "Evaluate only the first N images.")
   flags.DEFINE_integer("figures", 3, "Side-by-side figures for the first N images.")
   flags.DEFINE_bool("save_outputs", True, "Save every deblurred image under outputs/.")
+  flags.DEFINE_integer(
+    "max_pixels", images.MAX_PIXELS, "Largest image of a folder: declaring more is reported and skipped.", lower_bound=1
+  )
 
 
 def _output_folder(path):
@@ -42,7 +46,7 @@ def _output_folder(path):
   try:
     images.make_output_folder(path)
   except OSError as e:
-    raise app.UsageError(f"--out: {e}") from e
+    raise type(e)(f"--out: {e}") from e
   return path
 
 
@@ -52,12 +56,11 @@ def main(argv):
   options = flags.FLAGS
   if options.limit is not None and options.limit < 1:
     raise app.UsageError(f"--limit must be at least 1 (leave it out for every image), got {options.limit}.")
-  try:
-    source = sources.open_source(options.dataset, data_dir=options.data_dir, split=options.split, limit=options.limit)
-    out_dir = _output_folder(options.out or os.path.join("results", re.sub(r"[^\w.-]+", "_", source.name)))
-    deblurrer = Deblurrer.from_checkpoint(options.checkpoint)
-  except (OSError, ValueError) as e:  # Missing datasets, folders and checkpoints: their messages name them.
-    sys.exit(f"ifan_jax.eval: {e}")
+  source = sources.open_source(
+    options.dataset, data_dir=options.data_dir, split=options.split, limit=options.limit, max_pixels=options.max_pixels
+  )
+  out_dir = _output_folder(options.out or os.path.join("results", re.sub(r"[^\w.-]+", "_", source.name)))
+  deblurrer = Deblurrer.from_checkpoint(options.checkpoint)
   logging.info("Evaluating %s on %s into %s", options.checkpoint, source.name, out_dir)
   _, summary = protocol.evaluate(
     deblurrer, source, out_dir, num_figures=options.figures, save_outputs=options.save_outputs
@@ -71,4 +74,4 @@ def main(argv):
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  commands.run(main, "ifan_jax.eval")

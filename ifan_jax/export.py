@@ -12,11 +12,11 @@ other sizes first (docs/user_guide.md, "Deploy", has the snippet).
   python -m ifan_jax.export --checkpoint weights/ifan --out ifan.onnx --format onnx
 """
 
-import sys
 import time
 
 from absl import app, flags
 
+from ifan_jax import commands
 from ifan_jax.exporting import files, forward, jax_format
 from ifan_jax.io import any_model
 
@@ -29,7 +29,9 @@ def define_flags():
   flags.DEFINE_enum("format", "jax", files.FORMATS, "jax: a jax.export artifact; onnx: an ONNX model.")
   flags.DEFINE_enum("dtype", "float32", forward.DTYPES, "Compute dtype of the jax format (inputs stay float32).")
   flags.DEFINE_list(
-    "platforms", list(jax_format.DEFAULT_PLATFORMS), "Platforms the jax format is lowered for (cpu, cuda, rocm, tpu)."
+    "platforms",
+    list(jax_format.DEFAULT_PLATFORMS),
+    f"Platforms the jax format is lowered for ({', '.join(jax_format.PLATFORMS)}).",
   )
 
 
@@ -38,20 +40,17 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments {argv[1:]}: the command takes flags only.")
   options = flags.FLAGS
   start = time.perf_counter()
-  try:
-    size = files.export_file(
-      options.checkpoint,
-      options.out,
-      overwrite=options.overwrite,
-      fmt=options.format,
-      dtype=options.dtype,
-      platforms=options.platforms,
-    )
-  except (OSError, ValueError, ImportError) as e:
-    sys.exit(f"ifan_jax.export: {e}")
+  size = files.export_file(
+    options.checkpoint,
+    options.out,
+    overwrite=options.overwrite,
+    fmt=options.format,
+    dtype=options.dtype,
+    platforms=options.platforms,
+  )
   print(f"Wrote {options.out} ({options.format}, {size / 2**20:.1f} MB) in {time.perf_counter() - start:.1f} s.")
 
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  commands.run(main, "ifan_jax.export", errors=(ImportError,))

@@ -7,16 +7,18 @@ result) and an HTTP API around one model, loaded once:
   curl http://127.0.0.1:8000/api/health                                      # the model and device
 
 Requests are queued in front of the model; large images are tiled as the deblur CLI tiles them;
-uploads stay in memory. Needs the `serve` extra: pip install -e ".[serve]".
+uploads stay in memory. Each request has a deadline, an image a pixel limit read from its header,
+and a connection a read timeout; SIGTERM stops the server within seconds. docs/user_guide.md has
+the defaults and why. Needs the `serve` extra: pip install -e ".[serve]".
 """
-
-import sys
 
 from absl import app, flags, logging
 
-from ifan_jax.inference import tiling
+from ifan_jax import commands
 from ifan_jax.io import any_model
-from ifan_jax.serving import DEFAULT_MAX_UPLOAD_MB
+from ifan_jax.serving import Settings
+
+_DEFAULTS = Settings()
 
 
 def define_flags():
@@ -24,35 +26,48 @@ def define_flags():
   flags.DEFINE_string("checkpoint", None, any_model.CHECKPOINT_HELP, required=True)
   flags.DEFINE_string("host", "127.0.0.1", "Address to listen on (0.0.0.0: every interface).")
   flags.DEFINE_integer("port", 8000, "Port to listen on.")
-  flags.DEFINE_float("max_upload_mb", DEFAULT_MAX_UPLOAD_MB, "Largest request body accepted, in MB (413 above).")
+  flags.DEFINE_float("max_upload_mb", _DEFAULTS.max_upload_mb, "Largest request body accepted, in MB (413 above).")
+  flags.DEFINE_integer(
+    "max_pixels", _DEFAULTS.max_pixels, "Largest image accepted, in pixels (400 above), read from its header."
+  )
+  flags.DEFINE_float(
+    "request_timeout",
+    _DEFAULTS.request_timeout,
+    "Seconds from a request's first byte to its answer (503 past it; its work stops).",
+  )
+  flags.DEFINE_float(
+    "read_timeout",
+    _DEFAULTS.read_timeout,
+    "Seconds a client may take to send a request's headers, and a body may go without data (408).",
+  )
+  flags.DEFINE_integer(
+    "compiled_shapes", _DEFAULTS.compiled_shapes, "Image shapes whose compiled model is kept (least recent goes)."
+  )
   flags.DEFINE_integer(
     "tile", None, "Deblur in square tiles of this many pixels (a multiple of 8); default: as the deblur CLI."
   )
-  flags.DEFINE_integer("overlap", tiling.DEFAULT_OVERLAP, "Overlap of adjacent tiles in pixels (a multiple of 8).")
+  flags.DEFINE_integer("overlap", _DEFAULTS.overlap, "Overlap of adjacent tiles in pixels (a multiple of 8).")
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments {argv[1:]}: the server takes flags only.")
+  options = flags.FLAGS
+  fields = ("max_upload_mb", "max_pixels", "request_timeout", "read_timeout", "compiled_shapes", "tile", "overlap")
+  settings = {name: options[name].value for name in fields}
+  Settings(**settings).check()  # before the model loads, which takes a while
   try:
-    import uvicorn  # pylint: disable=import-outside-toplevel
-
-    from ifan_jax.serving.app import check_options, create_app  # pylint: disable=import-outside-toplevel
+    from ifan_jax.serving import http  # pylint: disable=import-outside-toplevel
+    from ifan_jax.serving.app import create_app  # pylint: disable=import-outside-toplevel
   except ImportError as e:
-    sys.exit(f'ifan_jax.serve: {e}; install the serve extra: pip install -e ".[serve]"')
+    raise ImportError(f'{e}; install the serve extra: pip install -e ".[serve]"') from None
   from ifan_jax.inference.deblurrer import Deblurrer  # pylint: disable=import-outside-toplevel
 
-  options = flags.FLAGS
-  settings = dict(max_upload_mb=options.max_upload_mb, tile=options.tile, overlap=options.overlap)
-  try:
-    check_options(**settings)  # before the model loads, which takes a while
-    application = create_app(Deblurrer.from_checkpoint(options.checkpoint), checkpoint=options.checkpoint, **settings)
-  except (OSError, ValueError) as e:  # A missing or broken checkpoint, bad tiles: the message names it.
-    sys.exit(f"ifan_jax.serve: {e}")
+  application = create_app(Deblurrer.from_checkpoint(options.checkpoint), checkpoint=options.checkpoint, **settings)
   logging.info("serving %s on http://%s:%d/", options.checkpoint, options.host, options.port)
-  uvicorn.run(application, host=options.host, port=options.port, log_level="info")
+  http.serve(application, host=options.host, port=options.port, read_timeout=options.read_timeout)
 
 
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  commands.run(main, "ifan_jax.serve", errors=(ImportError,))

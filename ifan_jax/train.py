@@ -11,6 +11,8 @@ are detected on SLURM and Cloud TPU; see docs/training.md.
 from absl import app, flags
 from ml_collections import config_flags
 
+from ifan_jax import commands
+from ifan_jax.io.run_dir import CheckpointError
 from ifan_jax.training import distributed, loop
 
 
@@ -38,6 +40,15 @@ def main(argv, datasets=None):
   loop.train_and_evaluate(options.config, options.workdir, datasets=datasets, overrides=tuple(overrides))
 
 
+def run(main_function=main):
+  """Runs `main_function` (`main`, or a test's with fake data) as the command: one line per user error.
+
+  A save that failed (CheckpointError) and a loss that is not finite (FloatingPointError) are named and
+  explained like a bad config: the fix is the user's.
+  """
+  commands.run(main_function, "ifan_jax.train", errors=(CheckpointError, FloatingPointError))
+
+
 if __name__ == "__main__":
   define_flags()
-  app.run(main)
+  run()

@@ -15,6 +15,7 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from ifan_jax.data import folders, storage
+from ifan_jax.io import images
 
 
 @dataclasses.dataclass
@@ -46,9 +47,10 @@ class FolderBuilder(storage.ArrayRecordBuilder, skip_registration=True):
   HOMEPAGE: str = ""
   CITATION: str = ""
 
-  def __init__(self, *, allow_partial: bool = False, **kwargs):
-    """`allow_partial=True` accepts splits with fewer scenes than published (to build a subset)."""
-    self._allow_partial = allow_partial
+  def __init__(self, *, allow_partial: bool = False, max_pixels: int = images.MAX_PIXELS, **kwargs):
+    """`allow_partial=True` accepts splits with fewer scenes than published (to build a subset);
+    a file declaring more than `max_pixels` pixels stops the build, naming it."""
+    self._allow_partial, self._max_pixels = allow_partial, max_pixels
     super().__init__(**kwargs)
 
   def _info(self) -> tfds.core.DatasetInfo:
@@ -91,4 +93,4 @@ class FolderBuilder(storage.ArrayRecordBuilder, skip_registration=True):
   def _generate_examples(self, scenes):
     dtype = self.builder_config.dtype
     for scene in scenes:
-      yield scene.name, {**folders.load_scene(scene, dtype), "name": scene.name}
+      yield scene.name, {**folders.load_scene(scene, dtype, max_pixels=self._max_pixels), "name": scene.name}

@@ -99,13 +99,15 @@ def check_count(scenes: list[Scene], expected: int | None, where: epath.Path, al
   )
 
 
-def load_scene(scene: Scene, dtype: type, *, depth_of: epath.Path | None = None) -> dict[str, bytes]:
+def load_scene(
+  scene: Scene, dtype: type, *, depth_of: epath.Path | None = None, max_pixels: int = images.MAX_PIXELS
+) -> dict[str, bytes]:
   """Reads every file of `scene` and returns PNG bytes per feature, ready for a TFDS image feature.
 
   Checks that each file decodes completely, has `dtype` pixels (uint8 or uint16) and the same size
   as the scene's other files. RGB PNGs are passed through byte for byte; anything else (JPEG, grey,
   RGBA) is re-encoded as an RGB PNG. `depth_of`: the file whose bit depth set `dtype` (a dataset
-  whose depth is read off its files), named by the error.
+  whose depth is read off its files), named by the error. `max_pixels`: see `images.decode_pixels`.
   """
   encoded, sizes = {}, {}
   for feature, path in scene.files.items():
@@ -113,7 +115,7 @@ def load_scene(scene: Scene, dtype: type, *, depth_of: epath.Path | None = None)
       data = path.read_bytes()
     except OSError as e:
       raise ValueError(f"{path}: cannot read the file ({e}).") from e
-    image = images.decode_rgb(data, str(path))
+    image = images.decode_rgb(data, str(path), max_pixels=max_pixels)
     if image.dtype != dtype and depth_of is not None:
       raise ValueError(
         f"{path}: has {image.dtype} pixels, but {depth_of} has {np.dtype(dtype)}: the images of a dataset share "

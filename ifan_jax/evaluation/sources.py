@@ -32,13 +32,14 @@ class EvalSource:
   paper: Mapping[str, float] | None = None  # IFAN's published scores on this test set, if any
 
 
-def open_source(dataset: str, *, data_dir=None, split="test", limit=None) -> EvalSource:
+def open_source(dataset: str, *, data_dir=None, split="test", limit=None, max_pixels=images.MAX_PIXELS) -> EvalSource:
   """`dataset` is a TFDS name (dpdd, realdof, cuhk, pixeldp, synthetic_dp, optionally "/config")
-  or "folder:PATH". Relative folders are resolved here, once: the examples are read later."""
+  or "folder:PATH". Relative folders are resolved here, once: the examples are read later. A folder's
+  image declaring more than `max_pixels` pixels is reported as failed, like an unreadable one."""
   if limit is not None and limit < 1:
     raise ValueError(f"limit must be at least 1 (or None for every image), got {limit}.")
   if dataset.startswith(FOLDER_PREFIX):
-    return _folder_source(dataset[len(FOLDER_PREFIX) :], limit)
+    return _folder_source(dataset[len(FOLDER_PREFIX) :], limit, max_pixels)
   data_dir = paths.absolute_str(data_dir)
   builder = pipeline.ensure_built(dataset, data_dir)
   pipeline.check_split(builder, dataset, split)
@@ -67,9 +68,9 @@ def _folder_scenes(root):
   return [(p.stem if stems[p.stem] == 1 else p.name, {"blurred": p}) for p in paths]
 
 
-def _load_scene(files):
+def _load_scene(files, max_pixels):
   """The example of one scene's files; a ValueError names both files when their sizes differ."""
-  photos = {k: images.read_image(f) for k, f in files.items()}
+  photos = {k: images.read_image(f, max_pixels=max_pixels) for k, f in files.items()}
   shapes = {k: p.rgb.shape[:2] for k, p in photos.items()}
   for key, shape in shapes.items():
     if shape != shapes["blurred"]:
@@ -80,17 +81,17 @@ def _load_scene(files):
   return {k: images.crop_to_multiple(p.rgb)[None] for k, p in photos.items()}
 
 
-def _first_bit_depth(scenes):
+def _first_bit_depth(scenes, max_pixels):
   """The bit depth of the first readable blurred image (8 if none is: then every image fails anyway)."""
   for _, files in scenes:
     try:
-      return images.read_image(files["blurred"]).bit_depth
+      return images.read_image(files["blurred"], max_pixels=max_pixels).bit_depth
     except images.ImageReadError:
       continue
   return 8
 
 
-def _folder_source(path, limit) -> EvalSource:
+def _folder_source(path, limit, max_pixels) -> EvalSource:
   """A folder of blurred images, or one with `source/` (blurred) and `target/` (sharp) folders
   whose files pair up by name, like RealDOF."""
   root = paths.absolute(path)
@@ -101,7 +102,7 @@ def _folder_source(path, limit) -> EvalSource:
   def examples():
     for name, files in scenes:
       try:
-        example = dict(_load_scene(files), name=name)
+        example = dict(_load_scene(files, max_pixels), name=name)
       except ValueError as e:  # ImageReadError is one.
         example = {"name": name, "error": str(e)}
       yield example
@@ -110,7 +111,7 @@ def _folder_source(path, limit) -> EvalSource:
     name=f"folder {root.name}",
     split="",
     count=len(scenes),
-    bit_depth=_first_bit_depth(scenes),
+    bit_depth=_first_bit_depth(scenes, max_pixels),
     rotate=False,
     examples=examples,
   )

@@ -12,18 +12,20 @@ from ifan_jax.inference.deblurrer import Deblurrer
 FORMATS = ("jax", "onnx")
 
 
-def check_options(fmt, dtype):
-  """A ValueError for a format or dtype that cannot be exported: the command asks before the model loads."""
+def check_options(fmt, dtype, platforms=jax_format.DEFAULT_PLATFORMS):
+  """A ValueError for a format, dtype or platform that cannot be exported: the command asks before the
+  model loads."""
   if fmt not in FORMATS:
     raise ValueError(f"Unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}.")
   forward.check_dtype(dtype)
+  jax_format.check_platforms(platforms)
   if fmt == "onnx" and dtype != "float32":
     raise ValueError(f"--format onnx exports float32 only, got --dtype {dtype}; use --format jax for bfloat16.")
 
 
 def export_bytes(deblurrer, *, fmt="jax", dtype="float32", platforms=jax_format.DEFAULT_PLATFORMS) -> bytes:
   """The serialized export of `deblurrer` in format `fmt` ("jax" or "onnx")."""
-  check_options(fmt, dtype)
+  check_options(fmt, dtype, platforms)
   if fmt == "onnx":
     return onnx_format.export(deblurrer)
   return jax_format.serialize(jax_format.export(deblurrer, dtype=dtype, platforms=tuple(platforms)))
@@ -50,7 +52,7 @@ def export_file(checkpoint, out, *, fmt, dtype, overwrite=False, **options) -> i
   so a bad flag is named at once; the file is renamed to `out` once written, so a failed export
   leaves no partial file under the name asked for.
   """
-  check_options(fmt, dtype)
+  check_options(fmt, dtype, options.get("platforms", jax_format.DEFAULT_PLATFORMS))
   _check_out(out, overwrite)
   partial = f"{out}.partial"
   try:

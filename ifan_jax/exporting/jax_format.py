@@ -11,6 +11,18 @@ from ifan_jax.exporting import forward
 # Lowered for CPU and NVIDIA GPUs: the same file runs on either (`jax.export` picks the platform
 # of the device it runs on).
 DEFAULT_PLATFORMS = ("cpu", "cuda")
+PLATFORMS = ("cpu", "cuda", "rocm", "tpu")  # What jax.export lowers for.
+
+
+def check_platforms(platforms):
+  """A ValueError naming what is not a platform of `PLATFORMS`: asked before the model loads, so that a
+  typo never replaces a working artifact with one that cannot run."""
+  unknown = [p for p in platforms if p not in PLATFORMS]
+  if unknown or not platforms:
+    raise ValueError(
+      f"--platforms {','.join(platforms)}: {', '.join(map(repr, unknown)) or 'none given'}; "
+      f"give one or more of {', '.join(PLATFORMS)}."
+    )
 
 
 def export(deblurrer, *, dtype="float32", platforms=DEFAULT_PLATFORMS) -> jax.export.Exported:

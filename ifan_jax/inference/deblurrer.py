@@ -1,8 +1,9 @@
 """Deblur numpy images of any size with a trained or converted IFAN: the one inference path.
 
-The command line, evaluation and validation during training all deblur through `Deblurrer`.
+The command line, evaluation, validation during training and the server all deblur through `Deblurrer`.
 """
 
+import collections
 import functools
 
 import jax
@@ -19,6 +20,36 @@ def _compiled_forward(config: IFANConfig):
   return jax.jit(IFAN(config).apply)
 
 
+class _RecentShapes:
+  """IFAN's inference compiled for the `limit` input shapes used last; the least recently used goes.
+
+  `jax.jit` keeps every shape it compiled, and more than the executable: the traces and lowerings
+  behind it, about 18 MB per shape of the default model on CPU, which a server that meets every size
+  there is would hold forever. Here each executable is compiled explicitly (`lower().compile()`) and
+  kept in order of use; evicting one also clears JAX's caches (`jax.clear_caches`, which the kept
+  executables survive), the only way to free those traces. That is global: a process that also trains
+  would recompile its step, so only the server bounds its shapes.
+  """
+
+  def __init__(self, config: IFANConfig, limit: int):
+    self._jitted, self._limit = _compiled_forward(config), limit
+    self._compiled = collections.OrderedDict()
+
+  def __len__(self) -> int:
+    return len(self._compiled)
+
+  def __call__(self, variables, *inputs):
+    key = tuple(None if x is None else x.shape for x in inputs)
+    compiled = self._compiled.pop(key, None)
+    if compiled is None:
+      compiled = self._jitted.lower(variables, *inputs).compile()
+    self._compiled[key] = compiled
+    if len(self._compiled) > self._limit:
+      self._compiled.popitem(last=False)
+      jax.clear_caches()
+    return compiled(variables, *inputs)
+
+
 def pad_to_multiple(image: np.ndarray, multiple: int = SIZE_MULTIPLE) -> np.ndarray:
   """Pads `[H, W, C]` at the bottom and right by edge replication to multiples of `multiple`."""
   h, w = image.shape[:2]
@@ -31,21 +62,28 @@ class Deblurrer:
   >>> deblurrer = Deblurrer.from_checkpoint("checkpoints/ifan")
   >>> sharp = deblurrer(blurred)                 # single image
   >>> sharp = deblurrer(blurred, left=L, right=R)  # dual-pixel variant
+
+  `compiled_shapes`: keep the executables of that many input shapes only (the least recently used
+  goes, see `_RecentShapes`); None keeps every shape, shared by every Deblurrer of the same config.
   """
 
-  def __init__(self, config: IFANConfig, params):
+  def __init__(self, config: IFANConfig, params, *, compiled_shapes: int | None = None):
     self.config = config
     self.variables = {"params": jax.tree.map(jnp.asarray, params)}
-    self._forward = _compiled_forward(config)
+    if compiled_shapes is None:
+      self._forward = _compiled_forward(config)
+    else:
+      self._forward = _RecentShapes(config, compiled_shapes)
 
   @classmethod
-  def from_checkpoint(cls, path) -> "Deblurrer":
+  def from_checkpoint(cls, path, **options) -> "Deblurrer":
     """Loads a model directory (ours or `python -m ifan_jax.convert`'s), an official `.pytorch` file, or
     a training workdir (its latest checkpoint; `WORKDIR/best` for the best by validation PSNR).
 
-    A relative `path` is resolved once, for every loader (orbax refuses relative paths)."""
+    A relative `path` is resolved once, for every loader (orbax refuses relative paths). `options`:
+    those of the constructor."""
     model = any_model.load(path)
-    return cls(model.config, model.network)
+    return cls(model.config, model.network, **options)
 
   def predict(self, image, left=None, right=None) -> dict[str, np.ndarray]:
     """Returns `result` (`H x W x 3`) and `disparity` (`ceil(H/8) x ceil(W/8)`), float32."""

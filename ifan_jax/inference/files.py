@@ -44,34 +44,68 @@ def deblur_photo(
   tile=None,
   overlap=tiling.DEFAULT_OVERLAP,
   name="image",
+  should_stop=None,
 ) -> dict:
   """`Deblurrer.predict` on a read photo, in tiles when it is large (`tile`, or automatically).
 
   `left`/`right` are the dual-pixel views as `[H, W, 3]` arrays. Returns `result` (and
-  `disparity` when the image was deblurred whole, not in tiles).
+  `disparity` when the image was deblurred whole, not in tiles). `should_stop`: see
+  `tiling.deblur_tiled` (an image deblurred whole runs to its end: XLA cannot stop mid-call).
   """
   height, width = photo.rgb.shape[:2]
   tile = tile or tiling.automatic_tile(deblurrer.config, height, width, overlap=overlap)
   views = {key: view for key, view in (("left", left), ("right", right)) if view is not None}
   if tile and max(height, width) > tile:
     logging.info("%s: %dx%d in tiles of %d pixels", name, width, height, tile)
-    return {"result": tiling.deblur_tiled(deblurrer, photo.rgb, tile=tile, overlap=overlap, progress=True, **views)}
+    tiled = tiling.deblur_tiled(
+      deblurrer, photo.rgb, tile=tile, overlap=overlap, progress=True, should_stop=should_stop, **views
+    )
+    return {"result": tiled}
   return deblurrer.predict(photo.rgb, **views)
 
 
-def deblur_file(deblurrer, path, target, *, left=None, right=None, tile=None, overlap=tiling.DEFAULT_OVERLAP):
-  """Deblurs one image file into `target` (same format, bit depth, channels and alpha)."""
-  photo = images.read_image(path)
-  views = {name: images.read_image(view).rgb for name, view in (("left", left), ("right", right)) if view}
+def deblur_file(
+  deblurrer,
+  path,
+  target,
+  *,
+  left=None,
+  right=None,
+  tile=None,
+  overlap=tiling.DEFAULT_OVERLAP,
+  max_pixels=images.MAX_PIXELS,
+):
+  """Deblurs one image file into `target` (same format, bit depth, channels and alpha).
+
+  A result that `target`'s format cannot hold (a 16-bit PNG named .jpg) is refused before the work.
+  """
+  photo = images.read_image(path, max_pixels=max_pixels)
+  images.check_writable(photo, images.image_format(target), str(path))
+  views = {
+    name: images.read_image(view, max_pixels=max_pixels).rgb
+    for name, view in (("left", left), ("right", right))
+    if view
+  }
   sharp = deblur_photo(deblurrer, photo, tile=tile, overlap=overlap, name=path, **views)["result"]
   images.write_image(target, sharp, bit_depth=photo.bit_depth, grayscale=photo.grayscale, alpha=photo.alpha)
 
 
-def deblur_files(inputs, *, checkpoint, out_dir, left=(), right=(), tile=None, overlap=tiling.DEFAULT_OVERLAP):
+def deblur_files(
+  inputs,
+  *,
+  checkpoint,
+  out_dir,
+  left=(),
+  right=(),
+  tile=None,
+  overlap=tiling.DEFAULT_OVERLAP,
+  max_pixels=images.MAX_PIXELS,
+):
   """Deblurs every image in `inputs` (files and folders) into `out_dir`.
 
   Returns `([(path, error) of the images that failed], number of images)`: an unreadable
-  file is reported and skipped. The output folder is checked before the model loads.
+  file (or one over `max_pixels`) is reported and skipped. The output folder is checked before the
+  model loads.
   """
   if tile is not None:
     tiling.check_tiling(tile, overlap)
@@ -90,7 +124,9 @@ def deblur_files(inputs, *, checkpoint, out_dir, left=(), right=(), tile=None, o
   for path, left_view, right_view in tqdm(jobs, desc="deblurring", unit="image"):
     try:
       target = _output_path(path, out_dir, inputs, taken)
-      deblur_file(deblurrer, path, target, left=left_view, right=right_view, tile=tile, overlap=overlap)
+      deblur_file(
+        deblurrer, path, target, left=left_view, right=right_view, tile=tile, overlap=overlap, max_pixels=max_pixels
+      )
       taken[target] = path
     except (ValueError, OSError) as e:  # ImageReadError is a ValueError.
       logging.error("skipped %s", e)

@@ -25,6 +25,10 @@ _MEMORY_SHARE = 0.5
 _MIN_AUTO_TILE = 256
 
 
+class Stopped(Exception):
+  """Tiled deblurring stopped between two tiles because its caller asked (a server's client left)."""
+
+
 def _round_up(x, multiple=SIZE_MULTIPLE):
   return -(-x // multiple) * multiple
 
@@ -78,16 +82,21 @@ def windows(height, width, tile, overlap):
   ]
 
 
-def deblur_tiled(deblurrer, image, *, tile, overlap=DEFAULT_OVERLAP, left=None, right=None, progress=False):
+def deblur_tiled(
+  deblurrer, image, *, tile, overlap=DEFAULT_OVERLAP, left=None, right=None, progress=False, should_stop=None
+):
   """Deblurs `image` (`H x W x 3` in [0, 1]) window by window with a `Deblurrer`; returns `H x W x 3`.
 
-  `left` and `right` (dual-pixel views) are cut into the same windows.
+  `left` and `right` (dual-pixel views) are cut into the same windows. `should_stop()` is asked before
+  each window: True raises Stopped, so that no more work is spent on a result nobody will take.
   """
   height, width = image.shape[:2]
   result = np.zeros((height, width, 3), np.float32)
   total = np.zeros((height, width, 1), np.float32)
   boxes = windows(height, width, tile, overlap)
-  for box in tqdm(boxes, desc="tiles", leave=False, disable=not progress):
+  for done, box in enumerate(tqdm(boxes, desc="tiles", leave=False, disable=not progress)):
+    if should_stop is not None and should_stop():
+      raise Stopped(f"stopped after {done} of {len(boxes)} tiles")
     window = np.s_[box[0] : box[2], box[1] : box[3]]
     out = deblurrer(
       image[window], left=None if left is None else left[window], right=None if right is None else right[window]

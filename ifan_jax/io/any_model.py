@@ -6,6 +6,9 @@ Inference (`Deblurrer.from_checkpoint`) and fine-tuning (`config.init_from`) rea
 import dataclasses
 from typing import Any
 
+import jax
+import numpy as np
+
 from ifan_jax.io import model_dir, run_dir
 from ifan_jax.io.paths import absolute
 from ifan_jax.models import IFANConfig
@@ -32,9 +35,19 @@ def load(path, *, filter_size=3, reblur_filter_size=3, in_bit=8) -> Model:
   for the best by validation PSNR).
 
   `filter_size`, `reblur_filter_size` and `in_bit` are for a `.pytorch` file, whose shapes do not tell
-  them (every official checkpoint has filter sizes 3). A relative `path` is resolved here, once.
+  them (every official checkpoint has filter sizes 3). A relative `path` is resolved here, once. A model
+  whose parameters are not all finite (a diverged run) is a ValueError: it would deblur to black.
   """
-  path = absolute(path)
+  model = _load(absolute(path), filter_size, reblur_filter_size, in_bit)
+  if not all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(model.network)):
+    raise ValueError(
+      f"{model.path}: the model's parameters hold NaN or infinite values (a training run that diverged?), "
+      "so every result would be black: use an earlier checkpoint."
+    )
+  return model
+
+
+def _load(path, filter_size, reblur_filter_size, in_bit) -> Model:
   if path.suffix == ".pytorch":
     from ifan_jax.io import torch_weights  # pylint: disable=import-outside-toplevel
 

@@ -32,13 +32,13 @@ def describe(error: BaseException) -> str:
   return f"{type(error).__name__}: {str(error).split(' [tensorstore_spec=')[0].strip()}"
 
 
-def _drop_abandoned_read_reports():
-  """Silences the dozens of "Event loop is closed" tracebacks that follow a failed orbax read.
+def drop_abandoned_reports():
+  """Silences the dozens of "Event loop is closed" tracebacks that follow a failed orbax read or save.
 
-  When one array of a checkpoint cannot be read, orbax closes the event loop of the read
-  while tensorstore still completes the others; each completion then reports a
-  RuntimeError through `sys.unraisablehook`. Those reports say nothing about the
-  checkpoint: this hook (installed once, chaining to the previous one) drops exactly them.
+  When one array of a checkpoint cannot be read (or written: a full disk), orbax closes the event
+  loop of the operation while tensorstore still completes the others; each completion then reports
+  a RuntimeError through `sys.unraisablehook`. Those reports say nothing about the checkpoint: this
+  hook (installed once, chaining to the previous one) drops exactly them.
   """
   previous = sys.unraisablehook
   if getattr(previous, "drops_abandoned_reads", False):
@@ -59,7 +59,7 @@ def newest_readable(directory: epath.Path, steps: list[int], read, *, fatal=()) 
   Logs a warning for each step that fails (an exception of a `fatal` type propagates: no
   older step is tried); CheckpointError when none can be read.
   """
-  _drop_abandoned_read_reports()
+  drop_abandoned_reports()
   failures = []
   for step in sorted(steps, reverse=True):
     try:

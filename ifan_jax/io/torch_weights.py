@@ -9,6 +9,7 @@ The written config has `iac_compat=True`: the published weights were trained wit
 """
 
 import os
+import pickle
 import re
 from collections.abc import Mapping
 
@@ -201,10 +202,16 @@ def load_state_dict(path) -> dict[str, np.ndarray]:
     raise FileNotFoundError(f"No checkpoint at {path}.")
   try:
     state = torch.load(path, map_location="cpu", weights_only=True)
-  except Exception as e:  # torch raises many types for truncated or foreign files.
+  except pickle.UnpicklingError:  # torch's message advises weights_only=False, which would run the file's code.
     raise ValueError(
-      f"Cannot read {path} as a PyTorch state dict ({type(e).__name__}: {e}). Is the file complete?"
-    ) from e
+      f"Cannot read {path} as a PyTorch state dict: it holds something other than tensors saved by torch.save "
+      "(a damaged file, or Python objects, which are never unpickled here: that could run code). Download it again."
+    ) from None
+  except Exception as e:  # torch raises many types for truncated or foreign files.
+    reason = str(e).split(". ")[0]
+    raise ValueError(
+      f"Cannot read {path} as a PyTorch state dict ({type(e).__name__}: {reason}). Is the file complete?"
+    ) from None
   if not isinstance(state, Mapping) or not all(hasattr(v, "numpy") for v in state.values()):
     raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict of tensors.")
   return {k: v.detach().float().numpy() for k, v in state.items()}

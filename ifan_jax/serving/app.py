@@ -1,10 +1,15 @@
 """The Starlette application: the page at `/`, `POST /api/deblur`, `POST /api/views`, `GET /api/health`.
 
-Every error is JSON `{"error": message}`: 400 for a file that cannot be read (the deblur CLI's
-message), 413 for a body over the size limit, 404 and 405 for unknown routes and methods, 500 for a
-failure of the server itself.
+Every error is JSON `{"error": message}`: 400 for a file that cannot be read or is over the pixel
+limit (the deblur CLI's message), 408 for an upload that stalls, 413 for a body over the size limit,
+404 and 405 for unknown routes and methods, 503 for a request over its deadline, 500 for a failure
+of the server itself. A deblurring request has `request_timeout` seconds from its first byte to its
+answer; its work stops (before the next tile) when the deadline passes or its client hangs up, which
+is logged in one line. What the reader left out of a file (pages, frames) is told to the client:
+the API's `X-Deblur-Warnings` header, the page's `warnings`.
 """
 
+import asyncio
 import base64
 import contextlib
 import pathlib
@@ -12,6 +17,7 @@ import platform
 from urllib.parse import quote
 
 import jax
+from absl import logging
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -19,34 +25,87 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ifan_jax.inference import tiling
+from ifan_jax.inference.deblurrer import Deblurrer
 from ifan_jax.io import images
-from ifan_jax.serving import DEFAULT_MAX_UPLOAD_MB, uploads, views
+from ifan_jax.serving import Settings, uploads, views
 from ifan_jax.serving.worker import ModelWorker
 
 STATIC = pathlib.Path(__file__).parent / "static"
 _VIEWS = ("left", "right")
+_WARNINGS_HEADER = "X-Deblur-Warnings"
 
 
-def _error(status, message) -> JSONResponse:
-  return JSONResponse({"error": message}, status_code=status)
+def _error(status, message, headers=None) -> JSONResponse:
+  return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-def _decode(part: uploads.Part | None, field: str) -> images.Photo:
+def _decode(part: uploads.Part | None, field: str, max_pixels: int) -> images.Photo:
   if part is None or not part.data:
     raise uploads.UploadError(400, f'No file in the form field "{field}": send it as {field}=@photo.png.')
-  return images.decode_image(part.data, part.filename or field)
+  return images.decode_image(part.data, part.filename or field, max_pixels=max_pixels)
 
 
-async def _read_request(request, worker: ModelWorker, max_bytes: int):
-  """`(filename, photo, views)` of an upload: the image and, for the dual-pixel model, its two views."""
-  form = await uploads.read_form(request, max_bytes)
-  photo = await run_in_threadpool(_decode, form.get("image"), "image")
+async def _read_request(request, *, same_format: bool):
+  """`(filename, photo, views)` of an upload: the image and, for the dual-pixel model, its two views.
+
+  `same_format`: the result will be written in the upload's format, which must hold it (a 16-bit PNG
+  named .jpg is refused now, not after the model ran).
+  """
+  state = request.app.state
+  form = await uploads.read_form(request, state.max_bytes, state.read_timeout)
+  photo = await run_in_threadpool(_decode, form.get("image"), "image", state.max_pixels)
+  filename = form["image"].filename or "image"
+  if same_format:
+    images.check_writable(photo, images.image_format(filename), filename)
   views_ = {}
-  if worker.deblurrer.config.dual_pixel:
+  if state.worker.deblurrer.config.dual_pixel:
     for name in _VIEWS:
-      views_[name] = (await run_in_threadpool(_decode, form.get(name), name)).rgb
-  return form["image"].filename, photo, views_
+      views_[name] = (await run_in_threadpool(_decode, form.get(name), name, state.max_pixels)).rgb
+  return filename, photo, views_
+
+
+async def _client_gone(request):
+  """Returns when the client closes its connection (the request's body was read: only that can come)."""
+  while (await request.receive())["type"] != "http.disconnect":
+    pass
+
+
+async def _deblur_while_connected(request, photo, views_, filename):
+  """The worker's `(outputs, seconds)`; its work is cancelled, and ClientGone raised, if the client leaves."""
+  work = asyncio.ensure_future(request.app.state.worker.deblur(photo, views=views_, name=filename))
+  gone = asyncio.ensure_future(_client_gone(request))
+  try:
+    await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+    if not work.done():
+      raise uploads.ClientGone(f"while its image {filename} was being deblurred")
+    return work.result()
+  finally:
+    work.cancel()
+    gone.cancel()
+
+
+def _within_deadline(handler):
+  """`handler` under the request deadline (503 past it) that logs a client's leaving in one line, and
+  answers 503 when the server stops under it (uvicorn cancels what is still running after its grace)."""
+
+  async def endpoint(request):
+    timeout = request.app.state.request_timeout
+    try:
+      async with asyncio.timeout(timeout):
+        return await handler(request)
+    except TimeoutError:
+      message = f"The request took longer than this server allows ({timeout:g} s, --request_timeout); its work stopped."
+      return _error(503, message)
+    except uploads.ClientGone as gone:
+      client = request.client
+      where = f"{client.host}:{client.port}" if client else "a client"
+      logging.warning("%s closed its connection %s: its request was dropped.", where, gone)
+      return Response(status_code=499)  # Never delivered: nobody is there to read it.
+    except asyncio.CancelledError:
+      logging.warning("Stopping: the request for %s was abandoned.", request.url.path)
+      return _error(503, "The server is stopping: send the request again once it is back.")
+
+  return endpoint
 
 
 def _health(request):
@@ -61,6 +120,8 @@ def _health(request):
       "jax": jax.__version__,
       "python": platform.python_version(),
       "max_upload_mb": state.max_bytes / 2**20,
+      "max_pixels": state.max_pixels,
+      "request_timeout": state.request_timeout,
       "tile": state.worker.tile,
       "waiting": state.worker.waiting,
     }
@@ -69,12 +130,11 @@ def _health(request):
 
 async def _deblur(request):
   """The API: the deblurred image as a file (`?format=png`, the default, or `same`: the input's format)."""
-  state = request.app.state
   result_format = request.query_params.get("format", "png")
   if result_format not in views.RESULT_FORMATS:
     return _error(400, f"Unknown format={result_format!r}; expected one of {', '.join(views.RESULT_FORMATS)}.")
-  filename, photo, views_ = await _read_request(request, state.worker, state.max_bytes)
-  outputs, seconds = await state.worker.deblur(photo, views=views_, name=filename)
+  filename, photo, views_ = await _read_request(request, same_format=result_format == "same")
+  outputs, seconds = await _deblur_while_connected(request, photo, views_, filename)
   data, media_type, name = await run_in_threadpool(views.result_file, outputs["result"], photo, filename, result_format)
   # RFC 6266's filename* (RFC 5987 percent-encoding of UTF-8): the name is the user's and may hold
   # quotes or any character.
@@ -82,6 +142,8 @@ async def _deblur(request):
     "Content-Disposition": f"inline; filename*=UTF-8''{quote(name, safe='')}",
     "X-Deblur-Seconds": f"{seconds:.3f}",
   }
+  if photo.notes:
+    headers[_WARNINGS_HEADER] = " ".join(photo.notes)
   return Response(data, media_type=media_type, headers=headers)
 
 
@@ -103,19 +165,20 @@ def _page_views(outputs, photo, filename, seconds) -> dict:
     "result": url(views.preview(outputs["result"])),
     "disparity": None if disparity is None else url(views.disparity_preview(disparity, height, width)),
     "download": {"filename": name, "media_type": media_type, "base64": base64.b64encode(data).decode()},
+    "warnings": list(photo.notes),
   }
 
 
 async def _views(request):
   """What the page shows: the blurred image, the result and the disparity, and the file to download."""
-  state = request.app.state
-  filename, photo, views_ = await _read_request(request, state.worker, state.max_bytes)
-  outputs, seconds = await state.worker.deblur(photo, views=views_, name=filename)
+  filename, photo, views_ = await _read_request(request, same_format=True)  # The download is in its format.
+  outputs, seconds = await _deblur_while_connected(request, photo, views_, filename)
   return JSONResponse(await run_in_threadpool(_page_views, outputs, photo, filename, seconds))
 
 
 async def _upload_error(request, exc: uploads.UploadError):
-  return _error(exc.status, str(exc))
+  """A refused upload; after 408 and 413 the rest of the body is not read, so the connection closes."""
+  return _error(exc.status, str(exc), headers={"Connection": "close"} if exc.status in (408, 413) else None)
 
 
 async def _http_error(request, exc: HTTPException):
@@ -133,20 +196,15 @@ async def _server_error(request, exc: Exception):
   return _error(500, f"The server failed: {type(exc).__name__}: {exc}")
 
 
-def check_options(*, max_upload_mb, tile, overlap):
-  """A ValueError naming the option the server cannot run with: the command asks before the model loads."""
-  if max_upload_mb <= 0:
-    raise ValueError(f"--max_upload_mb must be positive, got {max_upload_mb}.")
-  if tile is not None:
-    tiling.check_tiling(tile, overlap)
+def create_app(deblurrer, *, checkpoint="", **settings) -> Starlette:
+  """The application around one loaded `Deblurrer`, under `Settings(**settings)` (a ValueError names a bad one).
 
-
-def create_app(
-  deblurrer, *, checkpoint="", max_upload_mb=DEFAULT_MAX_UPLOAD_MB, tile=None, overlap=tiling.DEFAULT_OVERLAP
-) -> Starlette:
-  """The application around one loaded `Deblurrer`; uploads over `max_upload_mb` MB are refused (413)."""
-  check_options(max_upload_mb=max_upload_mb, tile=tile, overlap=overlap)
-  worker = ModelWorker(deblurrer, tile=tile, overlap=overlap)
+  The model runs with its own compiled shapes, `settings.compiled_shapes` at most (`Deblurrer`).
+  """
+  settings = Settings(**settings)
+  settings.check()
+  bounded = Deblurrer(deblurrer.config, deblurrer.variables["params"], compiled_shapes=settings.compiled_shapes)
+  worker = ModelWorker(bounded, tile=settings.tile, overlap=settings.overlap)
 
   @contextlib.asynccontextmanager
   async def lifespan(app):
@@ -157,8 +215,8 @@ def create_app(
     routes=[
       Route("/", lambda request: FileResponse(STATIC / "index.html")),
       Route("/api/health", _health),
-      Route("/api/deblur", _deblur, methods=["POST"]),
-      Route("/api/views", _views, methods=["POST"]),
+      Route("/api/deblur", _within_deadline(_deblur), methods=["POST"]),
+      Route("/api/views", _within_deadline(_views), methods=["POST"]),
       Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ],
     exception_handlers={
@@ -169,5 +227,7 @@ def create_app(
     },
     lifespan=lifespan,
   )
-  app.state.worker, app.state.checkpoint, app.state.max_bytes = worker, str(checkpoint), int(max_upload_mb * 2**20)
+  app.state.worker, app.state.checkpoint, app.state.max_bytes = worker, str(checkpoint), settings.max_bytes
+  app.state.max_pixels, app.state.request_timeout = settings.max_pixels, settings.request_timeout
+  app.state.read_timeout = settings.read_timeout
   return app

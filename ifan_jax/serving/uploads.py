@@ -1,16 +1,20 @@
-"""A request's `multipart/form-data` body, read into memory under a size limit.
+"""A request's `multipart/form-data` body, read into memory under a size limit and a read timeout.
 
 Starlette's own form parser spools every file over 1 MB to a temporary file; what a user sends
 must not reach the disk, so the body is parsed here as it streams in, with python-multipart's
 parser (the one Starlette uses), into bytes. A body over the limit is refused with 413 before
 any of it is decoded: at once when its Content-Length says so, otherwise as soon as it passes.
+A body that stops arriving for `read_timeout` seconds is refused with 408; a field sent twice
+(two `image` parts) with 400, rather than one of them silently winning.
 """
 
+import asyncio
 import dataclasses
 import re
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 _CURL_HINT = "send the image as multipart/form-data, e.g. curl -F image=@photo.png URL"
 # What browsers (the HTML standard's multipart/form-data encoding) and httpx escape in a part's name
@@ -25,6 +29,10 @@ class UploadError(Exception):
   def __init__(self, status: int, message: str):
     super().__init__(message)
     self.status = status
+
+
+class ClientGone(Exception):
+  """The client closed its connection before its answer: nobody will read a response."""
 
 
 @dataclasses.dataclass
@@ -69,6 +77,7 @@ class _Collector:
 
   def __init__(self):
     self.parts: dict[str, Part] = {}
+    self.repeated: dict[str, int] = {}  # Fields sent more than once: how many times.
     self.complete = False  # Whether the closing boundary came: a cut-off body never gets there.
     self._field, self._header, self._headers, self._data = b"", b"", {}, bytearray()
 
@@ -93,19 +102,37 @@ class _Collector:
   def _end(self):
     _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
     filename = options.get(b"filename")
-    self.parts[_unescape(options.get(b"name", b""))] = Part(
-      None if filename is None else _unescape(filename), bytes(self._data)
-    )
+    name = _unescape(options.get(b"name", b""))
+    if name in self.parts:
+      self.repeated[name] = self.repeated.get(name, 1) + 1
+    self.parts[name] = Part(None if filename is None else _unescape(filename), bytes(self._data))
 
 
-async def read_form(request, max_bytes: int) -> dict[str, Part]:
-  """The fields of `request`'s multipart body by name; UploadError (400 or 413) when it cannot be read."""
+async def _chunks(request, read_timeout: float):
+  """The body's chunks as they arrive; 408 when none comes for `read_timeout` seconds, ClientGone when
+  the client hangs up."""
+  stream = request.stream()
+  while True:
+    try:
+      yield await asyncio.wait_for(anext(stream), read_timeout)
+    except StopAsyncIteration:
+      return
+    except TimeoutError:
+      raise UploadError(
+        408, f"The upload stalled: no data came for {read_timeout:g} s (the server's --read_timeout)."
+      ) from None
+    except ClientDisconnect:
+      raise ClientGone("while sending its upload") from None
+
+
+async def read_form(request, max_bytes: int, read_timeout: float) -> dict[str, Part]:
+  """The fields of `request`'s multipart body by name; UploadError (400, 408 or 413) when it cannot be read."""
   _check_length(request.headers, max_bytes)
   collector = _Collector()
   parser = MultipartParser(_boundary(request.headers), collector.callbacks())
   received = 0
   try:
-    async for chunk in request.stream():
+    async for chunk in _chunks(request, read_timeout):
       received += len(chunk)
       if received > max_bytes:
         raise _too_large(max_bytes, max_bytes, exact=False)
@@ -115,4 +142,7 @@ async def read_form(request, max_bytes: int) -> dict[str, Part]:
     raise UploadError(400, f"The multipart body cannot be parsed ({e}): {_CURL_HINT}.") from None
   if not collector.complete:
     raise UploadError(400, f"The multipart body ends before its closing boundary (a truncated upload?): {_CURL_HINT}.")
+  if collector.repeated:
+    fields = ", ".join(f'{count} parts named "{name}"' for name, count in collector.repeated.items())
+    raise UploadError(400, f"The form has {fields}: send one file per field ({_CURL_HINT}).")
   return collector.parts

@@ -197,6 +197,7 @@ class TrainingCheckpoints:
         self._save(manager, step, args)
 
   def _save(self, manager: ocp.CheckpointManager, step: int, args):
+    run_dir.drop_abandoned_reports()
     previous = manager.latest_step()
     try:
       manager.save(step, args=args)

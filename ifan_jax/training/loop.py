@@ -19,21 +19,47 @@ from ifan_jax.io.paths import absolute
 from ifan_jax.models import IFANConfig
 from ifan_jax.models.config import EXECUTION_FIELDS
 from ifan_jax.models.ifan import SIZE_MULTIPLE
-from ifan_jax.training import init_from, optim, validation
+from ifan_jax.training import init_from, optim, summaries, validation
 from ifan_jax.training import step as step_lib
 from ifan_jax.training.checkpoints import BEST_DIR, LATEST_DIR, Mismatch, TrainingCheckpoints
 from ifan_jax.training.preemption import StopOnSigterm
-from ifan_jax.training.summaries import MetricWriter
 
 FINAL_METRICS_FILE = "final_metrics.json"
 CONFIG_FILE = "train_config.json"
 LOCK_FILE = ".lock"
 # A step whose loss or gradient norm is not finite stops the run.
 GUARDED_METRICS = ("loss/total", "train/grad_norm")
+# The values a float field may take: (low, high, whether low itself is allowed); high is excluded.
+# Every bound is finite or infinite, so NaN (which compares false) is refused too.
+_FLOAT_RANGES = {
+  "learning_rate": (0, math.inf, True),  # 0 trains nothing: a frozen start that checks init_from
+  "lr_decay_rate": (0, math.inf, False),
+  "b1": (0, 1, True),
+  "b2": (0, 1, True),
+  "eps": (0, math.inf, False),
+  "weight_decay": (0, math.inf, True),
+  "grad_clip_norm": (0, math.inf, False),
+  "ema_decay": (0, 1, True),
+  "deblur_loss_weight": (0, math.inf, True),
+  "disparity_loss_weight": (0, math.inf, True),
+  "reblur_loss_weight": (0, math.inf, True),
+}
+
+
+def _check_floats(config):
+  for name, (low, high, low_allowed) in _FLOAT_RANGES.items():
+    value = config[name]
+    if value is None:  # ema_decay: no average
+      continue
+    if not ((low <= value if low_allowed else low < value) and value < high):
+      interval = f"{'[' if low_allowed else '('}{low}, {high})"
+      raise ValueError(f"config.{name}={value} must be a number in {interval}.")
 
 
 def check_config(config):
   """Raises a ValueError naming the field when the config cannot run on the devices at hand."""
+  _check_floats(config)
+  mixture.parse(config.dataset)  # Weights finite and positive, each member once: named now, not at the first batch.
   if config.crop_size % SIZE_MULTIPLE:
     raise ValueError(f"config.crop_size={config.crop_size} must be a multiple of {SIZE_MULTIPLE}.")
   if config.batch_size % jax.device_count():
@@ -60,6 +86,17 @@ def _summarise(buffered, last_step: int, latest_checkpoint) -> dict[str, float]:
           f"(step {latest_checkpoint}) was written before it and is kept."
         )
   return {name: float(np.mean([m[name] for m in host])) for name in host[0]}
+
+
+def _check_finite_parameters(state: step_lib.TrainState, step: int, latest_checkpoint):
+  """Raises FloatingPointError when the parameters or their average hold NaN or infinity: before a save,
+  so that the last good checkpoint stays the latest (a finite loss does not prove a finite average)."""
+  for name, tree in (("parameters", state.params), ("parameters' average (ema_decay)", state.ema_params)):
+    if tree is not None and not all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(tree)):
+      raise FloatingPointError(
+        f"The {name} hold non-finite values at step {step}: stopping before saving. The last checkpoint "
+        f"(step {latest_checkpoint}) was written before it and is kept."
+      )
 
 
 def _default_datasets():
@@ -203,7 +240,7 @@ class _Run:
     # Every check has passed: only now does the workdir change.
     if self.is_chief:
       (workdir / CONFIG_FILE).write_text(config.to_json_best_effort(indent=2))
-    self.writer = MetricWriter(workdir, enabled=self.is_chief)
+    self.writer = summaries.MetricWriter(workdir, enabled=self.is_chief, resumed_at=self.step)
 
   def _initial_state(self, tx, source) -> step_lib.TrainState:
     """The workdir's latest checkpoint (and the pipeline's position there); else a fresh state, whose
@@ -269,6 +306,7 @@ class _Run:
     """Saves before validating (a failing validation then costs no work), then saves a new best."""
     if evaluate or save:
       host_state = step_lib.unreplicate(self.replicated)
+      _check_finite_parameters(host_state, self.step, self.checkpoints.latest_step())
       if save:
         self._save(host_state, None, is_best=False)
       if evaluate:
@@ -328,7 +366,7 @@ class _Run:
       **{k: v for k, v in metrics.items() if k not in ("psnr", "input_psnr")},
     }
     if self.is_chief:
-      (self.workdir / FINAL_METRICS_FILE).write_text(json.dumps(final, indent=2))
+      (self.workdir / FINAL_METRICS_FILE).write_text(json.dumps(summaries.strict_json(final), indent=2))
       print(
         f"Validation PSNR after {self.step} steps ({final['num_images']} images of {eval_dataset(self.config)} "
         f"{self.config.eval_split}): blurred input {final['input_psnr']:.2f} dB, model "

@@ -1,6 +1,7 @@
 """Metrics out of a training run: TensorBoard event files and a JSON-lines file, from process 0 only."""
 
 import json
+import math
 
 import numpy as np
 from etils import epath
@@ -10,19 +11,44 @@ METRICS_FILE = "metrics.jsonl"
 TENSORBOARD_DIR = "tensorboard"
 
 
+def strict_json(values: dict) -> dict:
+  """`values` that JSON can hold: a non-finite float becomes null, and `non_finite` says what it was.
+
+  Python's json writes NaN and Infinity, which strict parsers (and JSON itself) refuse.
+  """
+  odd = {k: repr(v) for k, v in values.items() if isinstance(v, float) and not math.isfinite(v)}
+  if not odd:
+    return values
+  return {**{k: None if k in odd else v for k, v in values.items()}, "non_finite": odd}
+
+
+def _drop_rows_after(path: epath.Path, step: int):
+  """Rewrites `metrics.jsonl` without the rows of steps after `step`: those of a start that stopped
+  after its last checkpoint, which the resumed run logs again."""
+  if not path.exists():
+    return
+  lines = path.read_text().splitlines(keepends=True)
+  kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
+  if len(kept) != len(lines):
+    path.write_text("".join(kept))
+
+
 class MetricWriter:
   """Writes scalars to TensorBoard and `WORKDIR/metrics.jsonl` (one JSON object per line), and images.
 
   Scalar names carry their group, e.g. `loss/total`, `eval/psnr`. On any process but
-  the first every call does nothing, so callers need not check.
+  the first every call does nothing, so callers need not check. A run resumed at step `resumed_at`
+  first drops what an earlier start logged after that step, so that no step is logged twice.
   """
 
-  def __init__(self, workdir, *, enabled: bool):
+  def __init__(self, workdir, *, enabled: bool, resumed_at: int = 0):
     self.enabled = enabled
     if not enabled:
       return
     workdir = epath.Path(workdir)
-    self._tensorboard = SummaryWriter(str(workdir / TENSORBOARD_DIR))
+    _drop_rows_after(workdir / METRICS_FILE, resumed_at)
+    # TensorBoard hides the events at and after purge_step that an earlier start wrote.
+    self._tensorboard = SummaryWriter(str(workdir / TENSORBOARD_DIR), purge_step=resumed_at + 1 if resumed_at else None)
     self._jsonl = (workdir / METRICS_FILE).open("a")
 
   def scalars(self, step: int, values: dict[str, float]):
@@ -30,7 +56,8 @@ class MetricWriter:
       return
     for name, value in values.items():
       self._tensorboard.add_scalar(name, value, step)
-    self._jsonl.write(json.dumps({"step": step, **{k: float(v) for k, v in values.items()}}) + "\n")
+    row = strict_json({"step": step, **{k: float(v) for k, v in values.items()}})
+    self._jsonl.write(json.dumps(row) + "\n")
     self._jsonl.flush()
 
   def images(self, step: int, images: dict[str, np.ndarray]):

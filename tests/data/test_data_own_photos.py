@@ -13,6 +13,7 @@ from ifan_jax.data.lfdof import lfdof_dataset_builder
 from ifan_jax.data.pairs import pairs_dataset_builder
 from ifan_jax.io import images
 from tests.conftest import run_command
+from tests.io.hostile_files import png_declaring
 
 PAIRS = pairs_dataset_builder.Builder
 
@@ -113,7 +114,7 @@ def test_the_build_command_needs_a_name_for_pairs(tmp_path):
   write_pairs(tmp_path / "photos")
   proc = run_command("ifan_jax.data.build", ["pairs", "--manual_dir", "photos"], cwd=tmp_path)
   assert proc.returncode != 0 and "pass --config NAME (then use it as pairs/NAME)" in proc.stderr
-  with pytest.raises(ValueError, match="pairs needs a dataset name of letters, digits"):
+  with pytest.raises(ValueError, match="pairs needs a dataset name of 1 to 100 letters, digits"):
     build_pairs(tmp_path / "photos", "no spaces", tmp_path / "tfds")
   helps = [run_command(m, ["--help"], cwd=tmp_path).stdout for m in ("ifan_jax.data.build", "ifan_jax.eval")]
   assert all("lfdof" in text and "pairs" in text for text in helps)
@@ -187,3 +188,79 @@ def test_every_member_of_a_mixture_must_have_what_the_training_needs(dark_and_br
     _mixed(dark_and_bright, views_for="the disparity loss")
   batch = next(_mixed(dark_and_bright, dataset="pairs/bright", views_for="the disparity loss"))
   assert set(batch) == {"blurred", "left", "right", "sharp"}
+
+
+def _pair_count(data_dir, name):
+  builder = tfds.builder(f"pairs/{name}", data_dir=str(data_dir))
+  return {split: info.num_examples for split, info in builder.info.splits.items()}
+
+
+def test_building_a_name_again_from_a_changed_folder_is_refused_until_overwrite(tmp_path):
+  """A pair added, or another folder under the same NAME, used to print "Built" and keep the old data."""
+  root = write_pairs(tmp_path / "photos", splits=("train",), scenes=2)
+  build_pairs(root, "good", tmp_path / "tfds")
+  build_pairs(root, "good", tmp_path / "tfds")  # Unchanged: kept as it is, no error.
+  version_dir = epath.Path(tfds.builder("pairs/good", data_dir=str(tmp_path / "tfds")).data_path)
+  before = {p.name: p.read_bytes() for p in version_dir.iterdir()}
+  rng = np.random.default_rng(1)
+  for folder in ("source", "target"):
+    dummy_data.write_image(root / "train" / folder / "train_9.png", dummy_data.random_image(rng, 20, 28))
+  with pytest.raises(
+    ValueError,
+    match=r"pairs/good/1.0.0 \(in .*\) was built from .*photos, and the images .* differ from those: 2 files added",
+  ):
+    build_pairs(root, "good", tmp_path / "tfds")
+  other = write_pairs(tmp_path / "other", splits=("train",), scenes=3)
+  with pytest.raises(
+    ValueError,
+    match=r"2 files added \(train/source/train_2.png, train/target/train_2.png\); 4 files changed \(.* and 1 more\)",
+  ):
+    build_pairs(other, "good", tmp_path / "tfds")
+  assert {p.name: p.read_bytes() for p in version_dir.iterdir()} == before
+  assert _pair_count(tmp_path / "tfds", "good") == {"train": 2}
+
+  (root / "train/target/train_9.png").write_bytes(b"not an image")  # A rebuild that fails keeps the old dataset.
+  with pytest.raises(ValueError, match="train_9.png: cannot decode the image"):
+    build.build("pairs", manual_dir=str(root), data_dir=str(tmp_path / "tfds"), config="good", overwrite=True)
+  assert {p.name: p.read_bytes() for p in version_dir.iterdir()} == before
+  assert sorted(p.name for p in version_dir.parent.iterdir()) == ["1.0.0"]
+
+  dummy_data.write_image(root / "train/target/train_9.png", dummy_data.random_image(rng, 20, 28))
+  build.build("pairs", manual_dir=str(root), data_dir=str(tmp_path / "tfds"), config="good", overwrite=True)
+  assert _pair_count(tmp_path / "tfds", "good") == {"train": 3}
+  build_pairs(root, "good", tmp_path / "tfds")  # The record is the new folder's: no error.
+
+
+@pytest.mark.parametrize("relative", [False, True])
+@pytest.mark.parametrize(
+  "config, message",
+  [
+    (
+      "x:9.9.9",
+      "pairs needs a dataset name of 1 to 100 letters, digits, '_', '.' or '-' (starting with a letter or "
+      "digit): pairs/NAME (build with --config NAME), got 'x:9.9.9'.",
+    ),
+    ("n" * 300, "pairs needs a dataset name of 1 to 100 letters"),
+    ("layout", "has no partner named 'train_1'"),
+    ("bomb", "bomb.png: 30000x30000 pixels (900.0 megapixels), more than the 200 megapixels accepted (--max_pixels)."),
+  ],
+  ids=["version", "long_name", "layout", "bomb"],
+)
+def test_the_build_command_says_what_is_wrong_in_one_line(tmp_path, relative, config, message):
+  root = write_pairs(tmp_path / "photos", splits=("train",))
+  if config == "layout":
+    (root / "train/target/train_1.png").unlink()
+  if config == "bomb":
+    for folder in ("source", "target"):
+      (root / "train" / folder / "bomb.png").write_bytes(png_declaring(30000, 30000))
+  manual_dir, data_dir = ("photos", "tfds") if relative else (root, tmp_path / "tfds")
+  proc = run_command(
+    "ifan_jax.data.build",
+    ["pairs", "--manual_dir", manual_dir, "--config", config, "--data_dir", data_dir],
+    cwd=tmp_path,
+  )
+  assert proc.returncode == 1
+  last = proc.stderr.strip().splitlines()[-1]
+  assert last.startswith("ifan_jax.data.build: ") and message in last, proc.stderr[-3000:]
+  assert "Traceback" not in proc.stderr and "--manual_dir:" not in proc.stderr  # no traceback, no --help
+  assert not (tmp_path / "tfds" / "pairs" / "x").exists()

@@ -14,6 +14,7 @@ from ifan_jax.data import pipeline, registry
 from ifan_jax.evaluation import metrics, protocol, sources
 from ifan_jax.io import images, torch_weights
 from tests.conftest import REPO, run_command
+from tests.io.hostile_files import png_declaring
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +138,23 @@ def test_folder_images_that_fail_are_reported_skipped_and_recorded(tiny_model_di
   assert summary["images"] == 1 and summary["complete"]
   assert [f["name"] for f in summary["failed"]] == ["b", "c"] and summary["failed"][0]["error"] == mismatch + "."
   assert os.listdir(tmp_path / "out" / "outputs") == ["a.png"]
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_a_folder_image_over_the_pixel_limit_is_reported_and_skipped(tiny_model_dir, tmp_path, relative):
+  """A 74-byte PNG declaring 30000x30000 pixels is refused from its header; the rest is evaluated."""
+  _write_folder(tmp_path / "set", ["a"], with_target=False, bit_depth=8)
+  (tmp_path / "set" / "huge.png").write_bytes(png_declaring(30000, 30000))
+  cwd = tmp_path if relative else REPO
+  model, folder, out = (
+    os.path.relpath(p, cwd) if relative else p for p in (tiny_model_dir, tmp_path / "set", tmp_path / "out")
+  )
+  proc = run_command("ifan_jax.eval", ["--checkpoint", model, "--dataset", f"folder:{folder}", "--out", out], cwd=cwd)
+  assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+  assert (
+    f"failed: huge: {tmp_path}/set/huge.png: 30000x30000 pixels (900.0 megapixels), more than the 200" in proc.stdout
+  )
+  assert [r["name"] for r in _read_csv(tmp_path / "out" / "per_image.csv")] == ["a"]
 
 
 def test_an_interrupted_evaluation_still_writes_what_was_done(tiny_model_dir, tmp_path):

@@ -13,6 +13,7 @@ from ifan_jax import Deblurrer
 from ifan_jax.inference import files, tiling
 from ifan_jax.io import images, model_dir
 from tests.conftest import REPO, TINY_CONFIG, run_command, xavier_params
+from tests.io.hostile_files import png_declaring
 
 
 def _smooth(h, w, channels=3, dtype=np.uint8, seed=0):
@@ -86,7 +87,7 @@ def test_cli_help_lists_the_flags():
     timeout=120,
     check=False,
   )
-  for flag in ("--checkpoint", "--out", "--tile", "--overlap", "--left", "--right"):
+  for flag in ("--checkpoint", "--out", "--tile", "--overlap", "--left", "--right", "--max_pixels"):
     assert flag in proc.stdout
 
 
@@ -145,3 +146,42 @@ def test_dual_pixel_model_reads_left_and_right_views(photos, tmp_path):
   assert cv2.imread(str(tmp_path / "out" / "grey.png"), cv2.IMREAD_UNCHANGED).shape == (32, 40)
   with pytest.raises(ValueError, match="dual-pixel IFAN: give --left and --right"):
     files.deblur_files([photos / "grey.png"], checkpoint=tmp_path / "dual", out_dir=tmp_path / "out")
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_files_over_the_pixel_limit_or_opencvs_are_reported_and_the_rest_deblurred(tiny_model_dir, tmp_path, relative):
+  """`deblur ok.png huge.png one.png`: huge.png (a 74-byte PNG declaring 30000x30000) is refused from its
+  header, one.png is still deblurred, and the summary lists the failure; no traceback. Raising
+  --max_pixels past OpenCV's own limit (2^30 pixels) gets OpenCV's refusal, named the same way."""
+  inputs = tmp_path / "in"
+  inputs.mkdir()
+  cv2.imwrite(str(inputs / "ok.png"), _smooth(24, 32))
+  (inputs / "huge.png").write_bytes(png_declaring(30000, 30000))
+  (inputs / "over_opencv.png").write_bytes(png_declaring(40000, 30000))
+  cv2.imwrite(str(inputs / "one.png"), _smooth(16, 24, seed=1))
+  cwd = tmp_path if relative else REPO
+  names = [inputs / n for n in ("ok.png", "huge.png", "over_opencv.png", "one.png")] + [
+    tiny_model_dir,
+    tmp_path / "out",
+  ]
+  *images_, model, out = [os.path.relpath(p, cwd) if relative else p for p in names]
+  proc = run_command("ifan_jax.deblur", [*images_, "--checkpoint", model, "--out", out], cwd=cwd)
+  assert proc.returncode == 1, proc.stderr[-3000:]
+  assert "Traceback" not in proc.stderr
+  assert "Deblurred 2 of 4 images" in proc.stdout
+  assert f"failed: {images_[1]}: 30000x30000 pixels (900.0 megapixels), more than the 200 megapixels" in proc.stdout
+  assert sorted(os.listdir(tmp_path / "out")) == ["ok.png", "one.png"]
+
+  proc = run_command(
+    "ifan_jax.deblur", [images_[2], "--checkpoint", model, "--out", out, "--max_pixels=2000000000"], cwd=cwd
+  )
+  assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+  assert f"failed: {images_[2]}: OpenCV cannot decode the image" in proc.stdout
+
+
+def test_a_16_bit_png_named_jpg_fails_before_the_model_runs(tiny_model_dir, tmp_path, monkeypatch):
+  (tmp_path / "scan.jpg").write_bytes(cv2.imencode(".png", _smooth(16, 24, dtype=np.uint16))[1].tobytes())
+  monkeypatch.setattr(files, "deblur_photo", lambda *a, **k: pytest.fail("the model ran"))
+  failures, total = files.deblur_files([tmp_path / "scan.jpg"], checkpoint=tiny_model_dir, out_dir=tmp_path / "out")
+  assert total == 1 and "holds a PNG image: rename it to .png" in failures[0][1]
+  assert os.listdir(tmp_path / "out") == []

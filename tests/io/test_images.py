@@ -105,7 +105,7 @@ def test_unreadable_files_raise_errors_naming_them(tmp_path):
     images.read_image(tmp_path / "notes.txt")
   float_tiff = str(tmp_path / "float.tif")
   tifffile.imwrite(float_tiff, np.zeros((4, 4, 3), np.float32), photometric="rgb")
-  with pytest.raises(images.ImageReadError, match="unsupported pixel type float32; expected 8- or 16-bit"):
+  with pytest.raises(images.ImageReadError, match=r"float\.tif: cannot decode the TIFF \(unknown pixel mode\)"):
     images.read_image(float_tiff)
 
 

@@ -3,8 +3,12 @@
 import asyncio
 import base64
 import builtins
+import io
+import logging
+import re
 import tempfile
 import threading
+import time
 
 import cv2
 import jax
@@ -15,12 +19,12 @@ from python_multipart.multipart import MultipartParser
 from starlette.testclient import TestClient
 
 from ifan_jax import Deblurrer
-from ifan_jax.inference import deblurrer as deblurrer_module
 from ifan_jax.inference import files
 from ifan_jax.io import images
 from ifan_jax.serving import uploads, views
 from ifan_jax.serving.app import create_app
 from tests.conftest import TINY_CONFIG, xavier_params
+from tests.io.hostile_files import jpeg_declaring, png_declaring, tiff_declaring
 
 MAX_MB = 1
 
@@ -41,6 +45,9 @@ UPLOADS = {  # name -> (bytes, bit depth of the result)
   "photo.jpg": (_encoded(".jpg", _smooth(32, 40, seed=2), q=cv2.IMWRITE_JPEG_QUALITY, v=95), 8),
   "scan16.tif": (_encoded(".tif", _smooth(24, 40, dtype=np.uint16, seed=3)), 16),
 }
+
+
+BOMBS = {"bomb.png": png_declaring, "bomb.jpg": jpeg_declaring, "bomb.tif": tiff_declaring}
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +207,18 @@ def test_nothing_sent_is_written_to_disk(client, monkeypatch):
   assert written == []
 
 
-def test_a_shape_compiles_once_and_requests_queue_on_one_thread(client, deblurrer, monkeypatch):
+class _CountingLowerings:
+  """Stands for a jitted function: counts the shapes it is lowered (then compiled) for."""
+
+  def __init__(self, jitted):
+    self.jitted, self.shapes = jitted, []
+
+  def lower(self, variables, image, *views):
+    self.shapes.append(image.shape)
+    return self.jitted.lower(variables, image, *views)
+
+
+def test_a_shape_compiles_once_and_requests_queue_on_one_thread(client, monkeypatch):
   threads = set()
   real_predict = Deblurrer.predict
 
@@ -209,9 +227,10 @@ def test_a_shape_compiles_once_and_requests_queue_on_one_thread(client, deblurre
     return real_predict(self, *args, **kwargs)
 
   monkeypatch.setattr(Deblurrer, "predict", predict)
-  forward = deblurrer_module._compiled_forward(TINY_CONFIG)
+  forward = client.app.state.worker.deblurrer._forward
+  counting = _CountingLowerings(forward._jitted)
+  monkeypatch.setattr(forward, "_jitted", counting)
   data = _encoded(".png", _smooth(72, 88, seed=6))  # A shape no other test sends.
-  before = forward._cache_size()
 
   async def two_at_once():
     worker = client.app.state.worker
@@ -221,8 +240,19 @@ def test_a_shape_compiles_once_and_requests_queue_on_one_thread(client, deblurre
   (first, _), (second, _) = asyncio.run(two_at_once())
   np.testing.assert_array_equal(first["result"], second["result"])
   assert _post(client, "again.png", data).status_code == 200
-  assert forward._cache_size() == before + 1
+  assert counting.shapes == [(1, 72, 88, 3)]
   assert len(threads) == 1 and threads.pop().startswith("ifan-model")
+
+
+def test_the_compiled_shapes_kept_are_the_most_recent_few(deblurrer, monkeypatch):
+  with TestClient(create_app(deblurrer, compiled_shapes=2)) as bounded:
+    forward = bounded.app.state.worker.deblurrer._forward
+    counting = _CountingLowerings(forward._jitted)
+    monkeypatch.setattr(forward, "_jitted", counting)
+    for height in (16, 24, 32, 24, 16):
+      assert _post(bounded, f"{height}.png", _encoded(".png", _smooth(height, 40))).status_code == 200
+      assert len(forward) <= 2
+  assert [shape[1] for shape in counting.shapes] == [16, 24, 32, 16]  # 24 was kept, 16 had gone
 
 
 def test_large_images_are_tiled_as_the_cli_tiles_them(deblurrer, tmp_path):
@@ -277,7 +307,7 @@ def test_upload_parser_undoes_the_form_encoding_of_names():
 
 
 def test_bad_settings_are_refused(deblurrer):
-  with pytest.raises(ValueError, match="max_upload_mb must be positive"):
+  with pytest.raises(ValueError, match="max_upload_mb must be a number of at least 0.001"):
     create_app(deblurrer, max_upload_mb=0)
   with pytest.raises(ValueError, match="multiples of 8"):
     create_app(deblurrer, tile=30)
@@ -304,3 +334,74 @@ def test_dual_pixel_model_needs_the_two_views():
   photo = images.decode_image(data, "c.png").rgb
   expected = images.encode_image("png", dual(photo, left=photo, right=photo))
   assert response.content == expected
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_a_tiny_upload_declaring_a_huge_image_is_400_before_decoding(client, name, monkeypatch):
+  """A 74-byte PNG (or a 631-byte JPEG, a 464-byte TIFF) declaring 30000x30000 pixels took the server
+  past 9 GB; the header is checked against --max_pixels before any pixel is decoded."""
+  monkeypatch.setattr(images.cv2, "imdecode", lambda *a: pytest.fail("decoded"))
+  response = _post(client, name, BOMBS[name](30000, 30000))
+  assert response.status_code == 400
+  assert response.json()["error"] == (
+    f"{name}: 30000x30000 pixels (900.0 megapixels), more than the 24 megapixels accepted (--max_pixels)."
+  )
+
+
+def test_the_pixel_limit_is_the_servers_setting(deblurrer):
+  data = _encoded(".png", _smooth(40, 48))
+  with TestClient(create_app(deblurrer, max_pixels=1000)) as small:
+    response = _post(small, "photo.png", data)
+    assert response.status_code == 400 and "48x40 pixels" in response.json()["error"]
+    assert small.get("/api/health").json()["max_pixels"] == 1000
+
+
+def test_two_image_parts_are_refused_rather_than_one_silently_winning(client):
+  data = UPLOADS["photo8.png"][0]
+  response = client.post("/api/deblur", files=[("image", ("a.png", data)), ("image", ("b.png", data))])
+  assert response.status_code == 400
+  assert response.json()["error"].startswith('The form has 2 parts named "image": send one file per field')
+
+
+def test_what_the_reader_left_out_is_told_to_the_client(client):
+  """A multi-page TIFF's later pages and an animated PNG's later frames were dropped with a log line only."""
+  frames = [Image.fromarray(_smooth(24, 32, seed=i)) for i in range(3)]
+  for fmt, name, note in (
+    ("TIFF", "scan.tif", "a TIFF of 3 pages; reading page 1 only."),
+    ("PNG", "anim.png", "an animated PNG of 3 frames; reading the first only."),
+  ):
+    buffer = io.BytesIO()
+    frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:])
+    response = _post(client, name, buffer.getvalue())
+    assert response.status_code == 200 and response.headers["x-deblur-warnings"] == note
+    assert _post(client, name, buffer.getvalue(), path="/api/views").json()["warnings"] == [note]
+  plain = _post(client, "photo8.png", UPLOADS["photo8.png"][0])
+  assert "x-deblur-warnings" not in plain.headers
+  assert _post(client, "photo8.png", UPLOADS["photo8.png"][0], path="/api/views").json()["warnings"] == []
+
+
+def test_a_result_its_format_cannot_hold_is_400_before_the_model_runs(client, monkeypatch):
+  """A 16-bit PNG named .jpg: the model ran, then the answer was a 400 about the output format."""
+  monkeypatch.setattr(client.app.state.worker, "deblur", lambda *a, **k: pytest.fail("the model ran"))
+  data = _encoded(".png", _smooth(24, 32, dtype=np.uint16))
+  for path in ("/api/deblur?format=same", "/api/views"):
+    response = client.post(path, files={"image": ("scan.jpg", data)})
+    assert response.status_code == 400, path
+    assert "scan.jpg: JPEG stores 8-bit images without alpha; got 16 bits" in response.json()["error"]
+    assert "holds a PNG image: rename it to .png" in response.json()["error"]
+
+
+def test_a_request_past_its_deadline_is_503_and_its_tiles_stop(deblurrer, caplog):
+  data = _encoded(".png", _smooth(512, 512, seed=8))  # 961 tiles of 32 pixels: seconds of work
+  with TestClient(create_app(deblurrer, tile=32, overlap=16, request_timeout=0.5)) as slow:
+    started = time.monotonic()
+    with caplog.at_level(logging.INFO):
+      response = _post(slow, "big.png", data)
+      assert response.status_code == 503 and time.monotonic() - started < 5
+      assert "longer than this server allows (0.5 s, --request_timeout); its work stopped" in response.json()["error"]
+      deadline = time.monotonic() + 10
+      while slow.app.state.worker.waiting and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert slow.app.state.worker.waiting == 0
+  stopped = [r.getMessage() for r in caplog.records if "nobody waits for the result" in r.getMessage()]
+  assert len(stopped) == 1 and re.match(r"big.png: stopped after \d+ of 961 tiles", stopped[0]), stopped

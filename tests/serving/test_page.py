@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import REPO
+from tests.io.hostile_files import png_declaring
 
 SCREENSHOT = REPO / "docs" / "images" / "serve_page.png"
 WINDOW = (1200, 800)
@@ -195,4 +196,18 @@ def test_upload_view_download_and_a_broken_file_in_a_real_browser(server, browse
   _upload(driver, broken)
   message = driver.find_element(By.ID, "error").text
   assert message == "broken.png: cannot decode the image (unreadable or truncated file)."
+
+  pages = tmp_path / "pages.tif"  # The reader takes page 1: the page says so.
+  first, *others = (Image.fromarray(np.full((48, 64, 3), 60 * i, np.uint8)) for i in range(3))
+  first.save(pages, save_all=True, append_images=others)
+  _upload(driver, pages)
+  assert driver.execute_script("return document.body.dataset.state") == "done"
+  assert driver.find_element(By.ID, "warnings").text == "a TIFF of 3 pages; reading page 1 only."
+  bomb = tmp_path / "bomb.png"
+  bomb.write_bytes(png_declaring(30000, 30000))
+  _upload(driver, bomb)
+  assert not driver.find_element(By.ID, "warnings").is_displayed()
+  assert driver.find_element(By.ID, "error").text == (
+    "bomb.png: 30000x30000 pixels (900.0 megapixels), more than the 24 megapixels accepted (--max_pixels)."
+  )
   assert not os.listdir(server_tmp)  # the server wrote no temporary file

@@ -84,6 +84,26 @@ def test_a_failing_save_stops_the_run_at_its_step_and_keeps_the_previous_checkpo
   assert final["step"] == 6 and _step_dirs(saves_dir) == [6]
 
 
+@contextlib.contextmanager
+def small_disk(path, megabytes):
+  """A tmpfs of `megabytes` mounted at `path` for the block (root, as `chattr` in these tests)."""
+  path.mkdir()
+  subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(path)], check=True)
+  try:
+    yield path
+  finally:
+    subprocess.run(["umount", str(path)], check=True)
+
+
+def test_a_full_disk_stops_the_run_in_one_message_without_a_flood_of_reports(tmp_path, unraisable):
+  """tensorstore's writes that finish after orbax gave up used to print dozens of "Event loop is closed"
+  tracebacks after the run's own message; the latest checkpoint that fitted is kept."""
+  config = tiny_config(total_steps=40, checkpoint_every_steps=2, eval_every_steps=100, keep_checkpoints=100)
+  with small_disk(tmp_path / "disk", 5) as disk, pytest.raises(CheckpointError, match="No space left on device"):
+    loop.train_and_evaluate(config, disk / "run", datasets=FakeDatasets())
+  _assert_quiet(unraisable)
+
+
 def _damage_arrays(step_dir):
   """Deletes the data files of a save's parameters (orbax's OCDBT layout: params/ocdbt.process_0/d/)."""
   files = list((step_dir / "params" / "ocdbt.process_0" / "d").iterdir())

@@ -20,7 +20,7 @@ from ifan_jax.io import images
 SPLITS = ("train", "validation", "test")  # train is required
 FOLDERS = {"blurred": "source", "sharp": "target", "left": "left", "right": "right"}  # feature -> folder
 VIEWS = ("left", "right")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # a folder of data_dir/pairs/, with room for a lock file
 
 INSTRUCTIONS = """\
 A folder of your own photos (any name; NAME below is the dataset's name, your choice):
@@ -46,7 +46,7 @@ class Layout:
   depth_of: epath.Path  # the file whose bit depth every other must share
 
 
-def read_layout(manual_dir) -> Layout:
+def read_layout(manual_dir, max_pixels: int = images.MAX_PIXELS) -> Layout:
   """The splits and features present under `manual_dir`; errors name the folder at fault."""
   root = epath.Path(manual_dir)
   if not (root / "train").is_dir():
@@ -66,7 +66,7 @@ def read_layout(manual_dir) -> Layout:
       "every split has the views, or none does."
     )
   first = epath.Path(images.image_files(root / "train" / "source")[0])
-  return Layout(root, split_folders, images.read_image(first).bit_depth, first)
+  return Layout(root, split_folders, images.read_image(first, max_pixels=max_pixels).bit_depth, first)
 
 
 class Builder(folder_builder.FolderBuilder):
@@ -79,21 +79,26 @@ class Builder(folder_builder.FolderBuilder):
   SPLIT_SIZES = {}
   MANUAL_DOWNLOAD_INSTRUCTIONS = INSTRUCTIONS
 
-  def __init__(self, *, config=None, manual_dir=None, **kwargs):
-    """`config`: the dataset's name; `manual_dir`: the folder it is built from (not needed to read it)."""
-    name = config.name if isinstance(config, tfds.core.BuilderConfig) else config
-    name = name.split(":")[0] if name else name
+  @staticmethod
+  def check_name(name: str | None):
+    """A ValueError unless `name` can name a dataset: 1 to 100 letters, digits, '_', '.' or '-'."""
     if not name or not _NAME.fullmatch(name):
       raise ValueError(
-        f"pairs needs a dataset name of letters, digits, '_', '.' or '-': pairs/NAME "
-        f"(build with --config NAME), got {config!r}."
+        "pairs needs a dataset name of 1 to 100 letters, digits, '_', '.' or '-' (starting with a letter or "
+        f"digit): pairs/NAME (build with --config NAME), got {name!r}."
       )
-    self._layout = read_layout(manual_dir) if manual_dir else None
+
+  def __init__(self, *, config=None, manual_dir=None, max_pixels=images.MAX_PIXELS, **kwargs):
+    """`config`: the dataset's name; `manual_dir`: the folder it is built from (not needed to read it)."""
+    name = config.name if isinstance(config, tfds.core.BuilderConfig) else config
+    name = name.split(":")[0] if name else name  # TFDS may pass the version along (NAME:1.0.0)
+    self.check_name(name)
+    self._layout = read_layout(manual_dir, max_pixels) if manual_dir else None
     if self._layout:
       self.SPLIT_FOLDERS = self._layout.split_folders
     bits = self._layout.bits if self._layout else 8
     config = folder_builder.BitDepthConfig(name=name, description=f"Pairs of {manual_dir or 'photos'}.", bits=bits)
-    super().__init__(config=config, **kwargs)
+    super().__init__(config=config, max_pixels=max_pixels, **kwargs)
 
   def _info(self) -> tfds.core.DatasetInfo:
     if self._layout is None:  # Reading a built dataset: TFDS restores its features from the files.
@@ -109,4 +114,5 @@ class Builder(folder_builder.FolderBuilder):
   def _generate_examples(self, scenes):
     dtype = np.uint16 if self._layout.bits == 16 else np.uint8
     for scene in scenes:
-      yield scene.name, {**folders.load_scene(scene, dtype, depth_of=self._layout.depth_of), "name": scene.name}
+      example = folders.load_scene(scene, dtype, depth_of=self._layout.depth_of, max_pixels=self._max_pixels)
+      yield scene.name, {**example, "name": scene.name}

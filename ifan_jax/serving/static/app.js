@@ -11,6 +11,12 @@ function showError(message) {
   $("error").hidden = !message;
 }
 
+function showWarnings(warnings) {
+  // What the server's reader left out of the file (a TIFF's later pages, an animation's later frames).
+  $("warnings").textContent = warnings.join(" ");
+  $("warnings").hidden = !warnings.length;
+}
+
 function setStatus(message) {
   $("status-text").textContent = message;
   $("status").hidden = !message;
@@ -19,7 +25,7 @@ function setStatus(message) {
 async function loadHealth() {
   const health = await (await fetch("/api/health")).json();
   config = health.config;
-  const size = `up to ${health.max_upload_mb} MB`;
+  const size = `up to ${health.max_upload_mb} MB and ${Math.round(health.max_pixels / 1e6)} megapixels`;
   $("limits").textContent = `PNG, JPEG or TIFF, 8 or 16 bits, ${size}.`;
   const kind = config.dual_pixel ? "dual-pixel IFAN" : "IFAN";
   $("model").textContent = `${kind}, N=${config.iterations}, ${config.channels} channels, on ${health.device.kind}`;
@@ -102,6 +108,7 @@ function showResult(data, file) {
   link.href = URL.createObjectURL(new Blob([bytes], { type: data.download.media_type }));
   link.download = data.download.filename;
   link.textContent = `Download ${data.download.filename}`;
+  showWarnings(data.warnings);
   $("info").textContent = `${file.name}: ${data.width}\u00d7${data.height}, ${data.bit_depth}-bit, ` +
     `deblurred in ${data.seconds.toFixed(2)} s`;
   document.documentElement.style.setProperty("--aspect", data.width / data.height);
@@ -114,6 +121,7 @@ function showResult(data, file) {
 
 async function upload(file) {
   showError("");
+  showWarnings([]);
   const form = new FormData();
   form.append("image", file, file.name);
   if (config && config.dual_pixel) {
