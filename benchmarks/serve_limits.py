@@ -29,7 +29,7 @@ import numpy as np
 from absl import app, flags
 
 from ifan_jax import IFAN, IFANConfig
-from ifan_jax.io import model_dir
+from ifan_jax.saved_models import model_dir
 
 _MODEL = flags.DEFINE_enum("model", "default", ["tiny", "default"], "Architecture of the random-weight model.")
 _SIZES = flags.DEFINE_integer("sizes", 20, "Distinct image sizes sent one after another.")

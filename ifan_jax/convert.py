@@ -2,14 +2,14 @@ r"""Converts an official IFAN `.pytorch` checkpoint into an ifan_jax model direc
 
   python -m ifan_jax.convert IFAN.pytorch checkpoints/ifan [--filter_size 3] [--overwrite]
 
-The conversion itself is `ifan_jax.io.torch_weights`; this module only holds the command
+The conversion itself is `ifan_jax.saved_models.torch_weights`; this module only holds the command
 line, whose flags are defined when it runs as `python -m` (see `define_flags`).
 """
 
 from absl import app, flags, logging
 
 from ifan_jax import commands
-from ifan_jax.io import torch_weights
+from ifan_jax.saved_models import torch_weights
 
 
 def define_flags():

@@ -17,7 +17,8 @@ from absl import app, flags
 
 from ifan_jax import commands
 from ifan_jax.inference import files, tiling
-from ifan_jax.io import any_model, images
+from ifan_jax.io import images
+from ifan_jax.saved_models import any_model
 
 
 def define_flags():

@@ -22,7 +22,8 @@ from ifan_jax import commands
 from ifan_jax.data import registry
 from ifan_jax.evaluation import protocol, sources
 from ifan_jax.inference.deblurrer import Deblurrer
-from ifan_jax.io import any_model, images
+from ifan_jax.io import images
+from ifan_jax.saved_models import any_model
 
 
 def define_flags():

@@ -18,7 +18,7 @@ from absl import app, flags
 
 from ifan_jax import commands
 from ifan_jax.exporting import files, forward, jax_format
-from ifan_jax.io import any_model
+from ifan_jax.saved_models import any_model
 
 
 def define_flags():

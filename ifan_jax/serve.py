@@ -15,7 +15,7 @@ the defaults and why. Needs the `serve` extra: pip install -e ".[serve]".
 from absl import app, flags, logging
 
 from ifan_jax import commands
-from ifan_jax.io import any_model
+from ifan_jax.saved_models import any_model
 from ifan_jax.serving import Settings
 
 _DEFAULTS = Settings()

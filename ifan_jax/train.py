@@ -12,7 +12,7 @@ from absl import app, flags
 from ml_collections import config_flags
 
 from ifan_jax import commands
-from ifan_jax.io.run_dir import CheckpointError
+from ifan_jax.saved_models.run_dir import CheckpointError
 from ifan_jax.training import distributed, loop
 
 

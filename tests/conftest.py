@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from ifan_jax import IFAN, IFANConfig
-from ifan_jax.io import model_dir
+from ifan_jax.saved_models import model_dir
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "fixtures" / "golden"

@@ -12,7 +12,7 @@ import numpy as np
 
 from benchmarks.gpu_parts import measure
 from ifan_jax import IFAN
-from ifan_jax.io import any_model
+from ifan_jax.saved_models import any_model
 from tests.conftest import GOLDEN, load_npz
 
 TOLERANCE = 1e-4

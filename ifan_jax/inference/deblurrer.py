@@ -10,8 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ifan_jax.io import any_model
 from ifan_jax.models import IFAN, SIZE_MULTIPLE, IFANConfig
+from ifan_jax.saved_models import any_model
 
 
 @functools.cache

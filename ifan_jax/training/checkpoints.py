@@ -1,6 +1,6 @@
 """Training checkpoints in a workdir: orbax managers for the latest few and for the best by PSNR.
 
-Layout of WORKDIR (the folder names live in `ifan_jax.io.run_dir`, which inference reads through):
+Layout of WORKDIR's saves (every name in a workdir lives in `ifan_jax.saved_models.run_dir`):
   checkpoints/<step>/   the last `keep` saves (every K steps, at the end, on SIGTERM)
   checkpoints/<step>.damaged-<time>/  a save that could not be read, moved aside by a resume
   best/<step>/          the save with the highest validation PSNR so far
@@ -26,9 +26,9 @@ from absl import logging
 from etils import epath
 from jax.experimental import multihost_utils
 
-from ifan_jax.io import run_dir
 from ifan_jax.io.paths import absolute
-from ifan_jax.io.run_dir import BEST_DIR, LATEST_DIR, CheckpointError
+from ifan_jax.saved_models import run_dir
+from ifan_jax.saved_models.run_dir import BEST_DIR, LATEST_DIR, TRAIN_CONFIG_FILE, CheckpointError
 from ifan_jax.training import tree_diff
 
 
@@ -135,7 +135,7 @@ def _check_shapes(saved: dict | None, templates: dict, where: epath.Path):
       f"Cannot resume from {where}: its arrays differ from what this config builds ("
       f"{'; '.join(problems)}). A training option that changes the parameters or the optimiser "
       "(e.g. use_reblur_loss, or ema_decay set or not) differs from the run's: use a new --workdir, or the "
-      "run's original settings (train_config.json in the workdir)."
+      f"run's original settings ({TRAIN_CONFIG_FILE} in the workdir)."
     )
 
 

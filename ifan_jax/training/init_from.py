@@ -13,9 +13,9 @@ import jax
 import numpy as np
 from absl import logging
 
-from ifan_jax.io import any_model
 from ifan_jax.models import IFANConfig
 from ifan_jax.models.config import EXECUTION_FIELDS
+from ifan_jax.saved_models import any_model
 from ifan_jax.training import tree_diff
 
 _LISTED = 10  # mismatched parameters listed by name in the error

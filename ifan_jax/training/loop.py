@@ -19,14 +19,12 @@ from ifan_jax.io.paths import absolute
 from ifan_jax.models import IFANConfig
 from ifan_jax.models.config import EXECUTION_FIELDS
 from ifan_jax.models.ifan import SIZE_MULTIPLE
+from ifan_jax.saved_models.run_dir import BEST_DIR, FINAL_METRICS_FILE, LATEST_DIR, LOCK_FILE, TRAIN_CONFIG_FILE
 from ifan_jax.training import init_from, optim, summaries, validation
 from ifan_jax.training import step as step_lib
-from ifan_jax.training.checkpoints import BEST_DIR, LATEST_DIR, Mismatch, TrainingCheckpoints
+from ifan_jax.training.checkpoints import Mismatch, TrainingCheckpoints
 from ifan_jax.training.preemption import StopOnSigterm
 
-FINAL_METRICS_FILE = "final_metrics.json"
-CONFIG_FILE = "train_config.json"
-LOCK_FILE = ".lock"
 # A step whose loss or gradient norm is not finite stops the run.
 GUARDED_METRICS = ("loss/total", "train/grad_norm")
 # The values a float field may take: (low, high, whether low itself is allowed); high is excluded.
@@ -239,7 +237,7 @@ class _Run:
     self.eval_metrics = None
     # Every check has passed: only now does the workdir change.
     if self.is_chief:
-      (workdir / CONFIG_FILE).write_text(config.to_json_best_effort(indent=2))
+      (workdir / TRAIN_CONFIG_FILE).write_text(config.to_json_best_effort(indent=2))
     self.writer = summaries.MetricWriter(workdir, enabled=self.is_chief, resumed_at=self.step)
 
   def _initial_state(self, tx, source) -> step_lib.TrainState:

@@ -7,8 +7,7 @@ import numpy as np
 from etils import epath
 from tensorboardX import SummaryWriter
 
-METRICS_FILE = "metrics.jsonl"
-TENSORBOARD_DIR = "tensorboard"
+from ifan_jax.saved_models.run_dir import METRICS_FILE, TENSORBOARD_DIR
 
 
 def strict_json(values: dict) -> dict:

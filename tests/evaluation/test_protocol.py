@@ -12,7 +12,8 @@ import pytest
 from ifan_jax import Deblurrer
 from ifan_jax.data import pipeline, registry
 from ifan_jax.evaluation import metrics, protocol, sources
-from ifan_jax.io import images, torch_weights
+from ifan_jax.io import images
+from ifan_jax.saved_models import torch_weights
 from tests.conftest import REPO, run_command
 from tests.io.hostile_files import png_declaring
 

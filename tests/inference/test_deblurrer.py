@@ -9,7 +9,7 @@ import torch
 
 from ifan_jax import IFAN, Deblurrer
 from ifan_jax.inference.deblurrer import pad_to_multiple
-from ifan_jax.io import model_dir
+from ifan_jax.saved_models import model_dir
 from ifan_jax.training import checkpoints as training_checkpoints
 from tests.conftest import TINY_CONFIG, xavier_params
 

@@ -11,7 +11,8 @@ from PIL import Image
 
 from ifan_jax import Deblurrer
 from ifan_jax.inference import files, tiling
-from ifan_jax.io import images, model_dir
+from ifan_jax.io import images
+from ifan_jax.saved_models import model_dir
 from tests.conftest import REPO, TINY_CONFIG, run_command, xavier_params
 from tests.io.hostile_files import png_declaring
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from ifan_jax import Deblurrer
+from ifan_jax.saved_models import run_dir
 from ifan_jax.training import averaging, loop, summaries
 from ifan_jax.training.checkpoints import TrainingCheckpoints
 from tests.training.conftest import tiny_config
@@ -72,7 +73,7 @@ def test_an_average_that_turns_nan_stops_the_run_before_it_is_saved(tmp_path, mo
 
 def test_a_model_with_nan_parameters_is_refused_by_every_reader(tmp_path, tiny_model_dir):
   """Deblurring with it would write black images and report success."""
-  from ifan_jax.io import model_dir  # pylint: disable=import-outside-toplevel
+  from ifan_jax.saved_models import model_dir  # pylint: disable=import-outside-toplevel
   from tests.conftest import TINY_CONFIG, xavier_params  # pylint: disable=import-outside-toplevel
 
   params = xavier_params(TINY_CONFIG)
@@ -97,7 +98,7 @@ def test_non_finite_metrics_are_written_as_null_with_the_reason(tmp_path):
   writer = summaries.MetricWriter(tmp_path, enabled=True)
   writer.scalars(1, {"eval/psnr": math.nan, "loss/total": 0.25})
   writer.close()
-  assert _strict((tmp_path / summaries.METRICS_FILE).read_text()) == {
+  assert _strict((tmp_path / run_dir.METRICS_FILE).read_text()) == {
     "step": 1,
     "eval/psnr": None,
     "loss/total": 0.25,
@@ -120,4 +121,4 @@ def test_a_resumed_run_logs_each_step_once(tmp_path):
   loop.train_and_evaluate(config, tmp_path, datasets=FakeDatasets())
   rows = [_strict(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
   assert [row["step"] for row in rows if "loss/total" in row] == [1, 2, 3, 4, 5, 6]
-  assert _strict((tmp_path / loop.FINAL_METRICS_FILE).read_text())["step"] == 6
+  assert _strict((tmp_path / run_dir.FINAL_METRICS_FILE).read_text())["step"] == 6

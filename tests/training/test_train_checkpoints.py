@@ -13,8 +13,8 @@ import orbax.checkpoint as ocp
 import pytest
 
 from ifan_jax import Deblurrer
-from ifan_jax.io import run_dir
-from ifan_jax.io.run_dir import CheckpointError
+from ifan_jax.saved_models import run_dir
+from ifan_jax.saved_models.run_dir import CheckpointError
 from ifan_jax.training import loop
 from ifan_jax.training.checkpoints import PipelineRestore, PipelineStateHandler, TrainingCheckpoints
 from tests.training.conftest import tiny_config

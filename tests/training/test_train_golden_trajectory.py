@@ -10,7 +10,7 @@ import jax
 import numpy as np
 import pytest
 
-from ifan_jax.io import any_model
+from ifan_jax.saved_models import any_model
 from ifan_jax.training import optim
 from ifan_jax.training import step as step_lib
 from ifan_jax.training.config import default_config

@@ -10,8 +10,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from ifan_jax.io import any_model, torch_weights
 from ifan_jax.models import IFANConfig, IFANWithReblur
+from ifan_jax.saved_models import any_model, torch_weights
 from ifan_jax.training import init_from, loop
 from tests.conftest import GOLDEN, REPO, run_command
 from tests.data.test_data_own_photos import build_pairs, write_pairs

@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 
+from ifan_jax.saved_models import run_dir
 from ifan_jax.training import loop
 from ifan_jax.training.checkpoints import TrainingCheckpoints
 from tests.conftest import immutable
@@ -19,7 +20,7 @@ def _snapshot(workdir):
   return {
     str(p.relative_to(workdir)): (p.stat().st_size, p.stat().st_mtime_ns)
     for p in workdir.rglob("*")
-    if p.is_file() and p.name != loop.LOCK_FILE
+    if p.is_file() and p.name != run_dir.LOCK_FILE
   }
 
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from ifan_jax import Deblurrer, IFANWithReblur, ops
-from ifan_jax.io import model_dir, torch_weights
+from ifan_jax.saved_models import model_dir, torch_weights
 from ifan_jax.training import losses
 from tests.conftest import REPO, TINY_CONFIG, load_npz, run_command, xavier_params
 

@@ -9,9 +9,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from ifan_jax.io import model_dir, run_dir
 from ifan_jax.io.paths import absolute
 from ifan_jax.models import IFANConfig
+from ifan_jax.saved_models import model_dir, run_dir
 
 # What a command's --checkpoint may name: the paths `load` takes.
 CHECKPOINT_HELP = (
@@ -49,7 +49,7 @@ def load(path, *, filter_size=3, reblur_filter_size=3, in_bit=8) -> Model:
 
 def _load(path, filter_size, reblur_filter_size, in_bit) -> Model:
   if path.suffix == ".pytorch":
-    from ifan_jax.io import torch_weights  # pylint: disable=import-outside-toplevel
+    from ifan_jax.saved_models import torch_weights  # pylint: disable=import-outside-toplevel
 
     state = torch_weights.load_state_dict(path)
     config, network, reblur = torch_weights.convert_state_dict(

@@ -19,9 +19,9 @@ import numpy as np
 from etils import epath
 from flax import traverse_util
 
-from ifan_jax.io import model_dir
 from ifan_jax.models import SIZE_MULTIPLE, IFANConfig, IFANWithReblur
 from ifan_jax.ops import FilterLayout
+from ifan_jax.saved_models import model_dir
 
 # Sequential stacks of the reference (conv, residual blocks, conv) and our trunk names.
 _TRUNKS = {

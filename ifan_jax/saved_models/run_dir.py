@@ -1,9 +1,14 @@
-"""A training run's workdir as the rest of the library reads it: where its saves are, and its model.
+"""A training run's workdir: the one description of its layout, where its saves are, and its model.
 
-Layout of WORKDIR (written by `ifan_jax.training`):
+Layout of WORKDIR (written by `ifan_jax.training`, which takes every name from here):
   checkpoints/<step>/   the latest saves: params, opt_state (and ema_params), meta (JSON), pipeline
                         (per process)
   best/<step>/          the save with the highest validation PSNR so far
+  train_config.json     the run's settings, as it started
+  metrics.jsonl         training and validation scalars, one JSON object per line
+  tensorboard/          the same scalars and sample images as TensorBoard event files
+  final_metrics.json    the validation at the end of the run
+  .lock                 held by the running process 0, so that a second run on the workdir stops
 Inference loads the network's parameters (their average, if the run kept one) and the model
 config (meta["model"]) of the newest save that can be read; training resumes through the same
 fallback.
@@ -21,6 +26,11 @@ from ifan_jax.models import IFANConfig
 
 LATEST_DIR = "checkpoints"
 BEST_DIR = "best"
+TRAIN_CONFIG_FILE = "train_config.json"
+METRICS_FILE = "metrics.jsonl"
+TENSORBOARD_DIR = "tensorboard"
+FINAL_METRICS_FILE = "final_metrics.json"
+LOCK_FILE = ".lock"
 
 
 class CheckpointError(RuntimeError):
