@@ -39,10 +39,10 @@ def _write_sources(manual_dir: epath.Path, count: int, height: int, width: int):
       linear = textures.photo_texture(rng, height, width)
       grain_noise = rng.normal(0, 0.01, linear.shape).astype(np.float32)
       image = np.round(srgb.from_linear(np.clip(linear + grain_noise, 0.0, 1.0)) * 255).astype(np.uint8)
-      dummy_data.write_image(root / folder / f"{i:04d}.png", image)
+      dummy_data.write_pixels(root / folder / f"{i:04d}.png", image)
   for split in ("validation", "test"):  # the builder wants every split; one tiny scene each
     for folder in dpdd_dataset_builder.Builder.SPLIT_FOLDERS[split].values():
-      dummy_data.write_image(root / folder / "0000.png", dummy_data.random_image(rng, 16, 16))
+      dummy_data.write_pixels(root / folder / "0000.png", dummy_data.random_image(rng, 16, 16))
 
 
 def _throughput(data_dir: str, in_memory: bool) -> tuple[float, float]:

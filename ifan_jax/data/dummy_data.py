@@ -6,12 +6,12 @@ Images are random noise, a few pixels across, so the folders stay tiny; every sc
 distinct name and all of its files the same size.
 """
 
-import cv2
 import numpy as np
 from absl import app
 from etils import epath
 
 from ifan_jax.data import folder_builder, registry
+from ifan_jax.io import images
 
 # The datasets that come as folders of images, from the registry.
 FOLDER_BUILDERS = {
@@ -22,13 +22,10 @@ FOLDER_BUILDERS = {
 SCENES_PER_SPLIT = 2
 
 
-def write_image(path: epath.Path, image: np.ndarray):
+def write_pixels(path: epath.Path, image: np.ndarray):
   """Writes RGB `[H, W, 3]` uint8/uint16 (or grey `[H, W]`) to `path`, in the format its suffix names."""
   path.parent.mkdir(parents=True, exist_ok=True)
-  ok, data = cv2.imencode(path.suffix, image[..., ::-1] if image.ndim == 3 else image)
-  if not ok:
-    raise ValueError(f"cannot encode {path}")
-  path.write_bytes(data.tobytes())
+  path.write_bytes(images.encode_pixels(images.image_format(path), image, name=str(path)))
 
 
 def random_image(rng: np.random.Generator, height: int, width: int, bits: int = 8) -> np.ndarray:
@@ -62,7 +59,7 @@ def write_layout(
         name = f"{split}_{i}"
         files = [f"{name}/{name}_{k:02d}" for k in range(2)] if feature == builder_cls.STACKED else [name + suffix]
         for file in files:
-          write_image(root / folder / f"{file}.png", random_image(rng, height, width, bits))
+          write_pixels(root / folder / f"{file}.png", random_image(rng, height, width, bits))
   return root
 
 

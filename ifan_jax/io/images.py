@@ -266,10 +266,7 @@ def is_rgb_png(data: bytes) -> bool:
 
 def encode_png(image: np.ndarray) -> bytes:
   """Encodes RGB `[H, W, 3]` uint8/uint16 as PNG bytes (lossless; 16-bit stays 16-bit)."""
-  ok, data = cv2.imencode(".png", np.ascontiguousarray(image[:, :, ::-1]))
-  if not ok:
-    raise ValueError(f"cannot encode an image of shape {image.shape} and type {image.dtype} as PNG.")
-  return data.tobytes()
+  return encode_pixels("png", image)
 
 
 # Arrays.
@@ -415,12 +412,20 @@ def encode_image(fmt, rgb, *, bit_depth=8, grayscale=False, alpha=None, name="<i
     rgb = rgb.mean(axis=-1, keepdims=True)
     if alpha is not None:
       rgb = np.repeat(rgb, 3, axis=-1)
-  pixels = quantize(rgb[..., ::-1], bit_depth)  # OpenCV is BGR.
+  pixels = quantize(rgb, bit_depth)
   if alpha is not None:
     pixels = np.concatenate([pixels, np.asarray(alpha, pixels.dtype)[..., None]], axis=-1)
+  return encode_pixels(fmt, pixels, name=name)
+
+
+def encode_pixels(fmt, pixels: np.ndarray, *, name="<image>") -> bytes:
+  """The one encoder: integer pixels (uint8 or uint16; `[H, W]` or `[H, W, 1]` grey, `[H, W, 3]` RGB or
+  `[H, W, 4]` RGBA) as the bytes of a `fmt` ("png", "jpeg" or "tiff") file, JPEG at `JPEG_QUALITY`."""
+  if pixels.ndim == 3 and pixels.shape[-1] in (3, 4):
+    pixels = pixels[..., [2, 1, 0, 3][: pixels.shape[-1]]]  # OpenCV is BGR(A).
   params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if fmt == "jpeg" else []
   suffix = next(suffix for suffix, value in FORMATS.items() if value == fmt)
-  ok, encoded = cv2.imencode(suffix, pixels, params)
+  ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(pixels), params)
   if not ok:
     raise OSError(f"{name}: OpenCV could not encode a {pixels.shape} {pixels.dtype} {fmt.upper()} image.")
   return encoded.tobytes()

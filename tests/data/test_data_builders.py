@@ -98,8 +98,8 @@ def test_dpdd_16bit_keeps_16_bits(tmp_path):
 def test_cuhk_accepts_jpeg_and_grey(tmp_path):
   root = tmp_path / "manual" / "CUHK"
   rng = np.random.default_rng(0)
-  dummy_data.write_image(epath.Path(root / "a.jpg"), dummy_data.random_image(rng, 16, 16))
-  dummy_data.write_image(epath.Path(root / "b.png"), rng.integers(0, 255, (16, 16)).astype(np.uint8))
+  dummy_data.write_pixels(epath.Path(root / "a.jpg"), dummy_data.random_image(rng, 16, 16))
+  dummy_data.write_pixels(epath.Path(root / "b.png"), rng.integers(0, 255, (16, 16)).astype(np.uint8))
   source = _build("cuhk", tmp_path / "manual", tmp_path / "data").as_data_source(split="test")
   assert [source[i]["blurred"].shape for i in range(2)] == [(16, 16, 3)] * 2
 
@@ -142,7 +142,7 @@ def test_unpaired_file(tmp_path):
 def test_scene_with_images_of_different_sizes(tmp_path):
   root = dummy_data.write_layout(DPDD, tmp_path / "manual")
   square = dummy_data.random_image(np.random.default_rng(), 20, 20)
-  dummy_data.write_image(root / "test_c/target/test_1.png", square)
+  dummy_data.write_pixels(root / "test_c/target/test_1.png", square)
   _expect_failure(
     tmp_path,
     r"test_c/target/test_1.png: is 20x20, but test_1.png of the same scene "
@@ -178,8 +178,9 @@ def test_unbuilt_dataset_says_how_to_build_it(tmp_path):
 
 def test_folders_list_only_images_the_reader_reads(tmp_path, caplog):
   rng = np.random.default_rng(0)
-  for name in ("b.png", "a.bmp", "c.TIF", ".hidden.png"):
-    dummy_data.write_image(epath.Path(tmp_path / name), dummy_data.random_image(rng, 4, 4))
+  for name in ("b.png", "c.TIF", ".hidden.png"):
+    dummy_data.write_pixels(epath.Path(tmp_path / name), dummy_data.random_image(rng, 4, 4))
+  (tmp_path / "a.bmp").write_bytes(b"BM: a format the reader does not take")
   (tmp_path / "notes.txt").write_text("not an image")
   with caplog.at_level(logging.WARNING):
     listed = folders.list_images(epath.Path(tmp_path))

@@ -27,7 +27,7 @@ def write_pairs(folder, *, views=False, bits=8, scenes=2, splits=("train", "vali
         (root / split / sub).rmtree()
   if value is not None:
     for path in root.glob("*/*/*.png"):
-      dummy_data.write_image(path, np.full((20, 28, 3), round(value * 255), np.uint8))
+      dummy_data.write_pixels(path, np.full((20, 28, 3), round(value * 255), np.uint8))
   return root
 
 
@@ -66,9 +66,9 @@ def test_a_pairs_dataset_takes_any_format_the_reader_reads_and_is_evaluated(tmp_
   root = write_pairs(tmp_path / "photos", splits=("train", "test"))
   rng = np.random.default_rng(0)
   (root / "test/source/test_0.png").unlink()
-  dummy_data.write_image(root / "test/source/test_0.jpg", dummy_data.random_image(rng, 20, 28))
+  dummy_data.write_pixels(root / "test/source/test_0.jpg", dummy_data.random_image(rng, 20, 28))
   (root / "test/target/test_1.png").unlink()
-  dummy_data.write_image(root / "test/target/test_1.tif", dummy_data.random_image(rng, 20, 28))
+  dummy_data.write_pixels(root / "test/target/test_1.tif", dummy_data.random_image(rng, 20, 28))
   build_pairs(root, "mixed_formats", tmp_path / "tfds")
   (tmp_path / "work").mkdir()
   proc = run_command(
@@ -103,7 +103,7 @@ def test_a_pairs_folder_that_does_not_fit_names_what_is_wrong(tmp_path, damage, 
 def test_a_pairs_dataset_of_mixed_bit_depths_names_both_files(tmp_path):
   root = write_pairs(tmp_path / "photos")
   deep = dummy_data.random_image(np.random.default_rng(0), 20, 28, bits=16)
-  dummy_data.write_image(root / "test/target/test_1.png", deep)
+  dummy_data.write_pixels(root / "test/target/test_1.png", deep)
   with pytest.raises(
     ValueError, match=r"test/target/test_1.png: has uint16 pixels, but .*train/source/train_0.png has"
   ):
@@ -204,7 +204,7 @@ def test_building_a_name_again_from_a_changed_folder_is_refused_until_overwrite(
   before = {p.name: p.read_bytes() for p in version_dir.iterdir()}
   rng = np.random.default_rng(1)
   for folder in ("source", "target"):
-    dummy_data.write_image(root / "train" / folder / "train_9.png", dummy_data.random_image(rng, 20, 28))
+    dummy_data.write_pixels(root / "train" / folder / "train_9.png", dummy_data.random_image(rng, 20, 28))
   with pytest.raises(
     ValueError,
     match=r"pairs/good/1.0.0 \(in .*\) was built from .*photos, and the images .* differ from those: 2 files added",
@@ -225,7 +225,7 @@ def test_building_a_name_again_from_a_changed_folder_is_refused_until_overwrite(
   assert {p.name: p.read_bytes() for p in version_dir.iterdir()} == before
   assert sorted(p.name for p in version_dir.parent.iterdir()) == ["1.0.0"]
 
-  dummy_data.write_image(root / "train/target/train_9.png", dummy_data.random_image(rng, 20, 28))
+  dummy_data.write_pixels(root / "train/target/train_9.png", dummy_data.random_image(rng, 20, 28))
   build.build("pairs", manual_dir=str(root), data_dir=str(tmp_path / "tfds"), config="good", overwrite=True)
   assert _pair_count(tmp_path / "tfds", "good") == {"train": 3}
   build_pairs(root, "good", tmp_path / "tfds")  # The record is the new folder's: no error.

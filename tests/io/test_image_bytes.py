@@ -20,7 +20,7 @@ def _stored(path):
 def test_png_round_trip_keeps_bit_depth_and_rgb_order(tmp_path, bits):
   image = dummy_data.random_image(np.random.default_rng(0), 5, 7, bits)
   image[0, 0] = [1, 2, 3]
-  dummy_data.write_image(tmp_path / "a.png", image)
+  dummy_data.write_pixels(tmp_path / "a.png", image)
   read = _stored(tmp_path / "a.png")
   assert read.dtype == image.dtype
   np.testing.assert_array_equal(read, image)
@@ -29,7 +29,7 @@ def test_png_round_trip_keeps_bit_depth_and_rgb_order(tmp_path, bits):
 
 def test_grey_and_rgba_become_rgb(tmp_path):
   grey = np.arange(12, dtype=np.uint8).reshape(3, 4)
-  dummy_data.write_image(tmp_path / "g.png", grey)
+  dummy_data.write_pixels(tmp_path / "g.png", grey)
   np.testing.assert_array_equal(_stored(tmp_path / "g.png"), np.repeat(grey[..., None], 3, -1))
   bgra = np.zeros((3, 4, 4), np.uint8)
   bgra[..., 2] = 200  # red
@@ -41,8 +41,8 @@ def test_grey_and_rgba_become_rgb(tmp_path):
 
 
 def test_is_rgb_png(tmp_path):
-  dummy_data.write_image(tmp_path / "c.png", np.zeros((2, 2, 3), np.uint8))
-  dummy_data.write_image(tmp_path / "g.png", np.zeros((2, 2), np.uint8))
+  dummy_data.write_pixels(tmp_path / "c.png", np.zeros((2, 2, 3), np.uint8))
+  dummy_data.write_pixels(tmp_path / "g.png", np.zeros((2, 2), np.uint8))
   assert images.is_rgb_png((tmp_path / "c.png").read_bytes())
   assert not images.is_rgb_png((tmp_path / "g.png").read_bytes())
   assert not images.is_rgb_png(b"\xff\xd8\xff" + bytes(40))
@@ -51,7 +51,7 @@ def test_is_rgb_png(tmp_path):
 @pytest.mark.parametrize("suffix", [".png", ".jpg"])
 def test_truncated_file_is_an_error_naming_it(tmp_path, suffix):
   path = tmp_path / f"broken{suffix}"
-  dummy_data.write_image(path, dummy_data.random_image(np.random.default_rng(0), 16, 16))
+  dummy_data.write_pixels(path, dummy_data.random_image(np.random.default_rng(0), 16, 16))
   path.write_bytes(path.read_bytes()[:-40])
   with pytest.raises(ValueError, match=f"broken{suffix}.*truncated"):
     _stored(path)
