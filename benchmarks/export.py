@@ -19,7 +19,7 @@ import skimage.transform
 from absl import app, flags
 
 from ifan_jax import IFAN, Deblurrer, IFANConfig
-from ifan_jax.exporting import files
+from ifan_jax.exporting import writing
 
 _MODEL = flags.DEFINE_enum("model", "default", ["default", "tiny"], "Random-weight model without --checkpoint.")
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Model directory or .pytorch file instead of random weights.")
@@ -63,7 +63,7 @@ def main(argv):
   for name in _FORMATS.value:
     fmt, dtype = ("jax", "bfloat16") if name == "jax_bf16" else (name, "float32")
     start = time.perf_counter()
-    data = files.export_bytes(deblurrer, fmt=fmt, dtype=dtype)
+    data = writing.export_bytes(deblurrer, fmt=fmt, dtype=dtype)
     print(f"{name}: {len(data) / 2**20:.1f} MB, exported in {time.perf_counter() - start:.1f} s")
     run = _runner(fmt, data)
     for image, want in zip(images, expected):

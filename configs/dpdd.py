@@ -6,10 +6,10 @@ Build the dataset once (docs/training.md), then:
       --config.data_dir=$HOME/tensorflow_datasets
 
 Paper, DPDD test: 25.37 dB PSNR (evaluate with `python -m ifan_jax.eval`). Every knob, with
-what it does: ifan_jax/training/config.py.
+what it does: ifan_jax/training/default_config.py.
 """
 
-from ifan_jax.training.config import default_config
+from ifan_jax.training.default_config import default_config
 
 
 def get_config():

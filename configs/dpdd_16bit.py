@@ -4,7 +4,7 @@
       --config.data_dir=$HOME/tensorflow_datasets
 """
 
-from ifan_jax.training.config import default_config
+from ifan_jax.training.default_config import default_config
 
 
 def get_config():

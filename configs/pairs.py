@@ -20,10 +20,10 @@ From a folder of photos to a trained model (NAME, here my_photos, is yours to ch
 
 Without a validation/ folder, validate on another split or dataset (--config.eval_split=test, or
 --config.eval_dataset=dpdd). Photos with left/ and right/ view folders can keep the disparity loss:
---config.use_disparity_loss=true. Every knob, with what it does: ifan_jax/training/config.py.
+--config.use_disparity_loss=true. Every knob, with what it does: ifan_jax/training/default_config.py.
 """
 
-from ifan_jax.training.config import default_config
+from ifan_jax.training.default_config import default_config
 
 
 def get_config():

@@ -8,7 +8,7 @@ WORKDIR/final_metrics.json). A smaller network than the paper's (8 base channels
 docs/training.md records the runs behind each choice and their figures.
 """
 
-from ifan_jax.training.config import default_config
+from ifan_jax.training.default_config import default_config
 
 
 def get_config():

@@ -16,7 +16,7 @@ import sys
 from absl import app, flags
 
 from ifan_jax import commands
-from ifan_jax.inference import files, tiling
+from ifan_jax.inference import photos, tiling
 from ifan_jax.io import images
 from ifan_jax.saved_models import any_model
 
@@ -48,7 +48,7 @@ def main(argv):
   if len(argv) < 2:
     raise app.UsageError("Give at least one input image or folder.")
   options = flags.FLAGS
-  failures, total = files.deblur_files(
+  failures, total = photos.deblur_files(
     argv[1:],
     checkpoint=options.checkpoint,
     out_dir=options.out,

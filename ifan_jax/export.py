@@ -17,7 +17,7 @@ import time
 from absl import app, flags
 
 from ifan_jax import commands
-from ifan_jax.exporting import files, forward, jax_format
+from ifan_jax.exporting import forward, jax_format, writing
 from ifan_jax.saved_models import any_model
 
 
@@ -26,7 +26,7 @@ def define_flags():
   flags.DEFINE_string("checkpoint", None, any_model.CHECKPOINT_HELP, required=True)
   flags.DEFINE_string("out", None, "File to write; an existing one only with --overwrite.", required=True)
   flags.DEFINE_bool("overwrite", False, "Replace --out if it exists.")
-  flags.DEFINE_enum("format", "jax", files.FORMATS, "jax: a jax.export artifact; onnx: an ONNX model.")
+  flags.DEFINE_enum("format", "jax", writing.FORMATS, "jax: a jax.export artifact; onnx: an ONNX model.")
   flags.DEFINE_enum("dtype", "float32", forward.DTYPES, "Compute dtype of the jax format (inputs stay float32).")
   flags.DEFINE_list(
     "platforms",
@@ -40,7 +40,7 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments {argv[1:]}: the command takes flags only.")
   options = flags.FLAGS
   start = time.perf_counter()
-  size = files.export_file(
+  size = writing.export_file(
     options.checkpoint,
     options.out,
     overwrite=options.overwrite,

@@ -13,7 +13,7 @@ from benchmarks.timing import median_seconds
 from ifan_jax import IFAN
 from ifan_jax.training import optim
 from ifan_jax.training import step as step_lib
-from ifan_jax.training.config import default_config
+from ifan_jax.training.default_config import default_config
 from tests.ops import iac_cases
 
 IMPLS = ("xla", "pallas")

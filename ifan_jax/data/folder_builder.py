@@ -84,7 +84,7 @@ class FolderBuilder(storage.ArrayRecordBuilder, skip_registration=True):
       folders.check_count(scenes[split], self.SPLIT_SIZES.get(split), first_folder, self._allow_partial)
     return {split: self._generate_examples(found) for split, found in scenes.items()}
 
-  def _scenes(self, root: epath.Path, split_folders: Mapping[str, str]) -> list[folders.Scene]:
+  def _scenes(self, root: epath.Path, split_folders: Mapping[str, str]) -> list[folders.SceneFiles]:
     """The examples of one split: its folders' files paired by name."""
     if self.STACKED:
       return folders.pair_stacked_scenes(root, split_folders, self.STACKED)

@@ -19,14 +19,14 @@ _VIEW_SUFFIX = re.compile(r"_(l|r|c)$", re.IGNORECASE)
 
 
 @dataclasses.dataclass(frozen=True)
-class Scene:
+class SceneFiles:
   """One scene: its name and the file of each feature (e.g. {'blurred': ..., 'sharp': ...})."""
 
   name: str
   files: Mapping[str, epath.Path]
 
 
-def list_images(folder: epath.Path) -> list[epath.Path]:
+def image_paths(folder: epath.Path) -> list[epath.Path]:
   """The image files of `folder` (see `ifan_jax.io.images.image_files`), as paths."""
   return [epath.Path(p) for p in images.image_files(folder)]
 
@@ -38,7 +38,7 @@ def scene_name(path: epath.Path) -> str:
 
 def _by_name(folder: epath.Path) -> dict[str, epath.Path]:
   named = {}
-  for path in list_images(folder):
+  for path in image_paths(folder):
     name = scene_name(path)
     if name in named:
       raise ValueError(
@@ -48,7 +48,7 @@ def _by_name(folder: epath.Path) -> dict[str, epath.Path]:
   return named
 
 
-def pair_scenes(root: epath.Path, folders: Mapping[str, str]) -> list[Scene]:
+def pair_scenes(root: epath.Path, folders: Mapping[str, str]) -> list[SceneFiles]:
   """Pairs the files of `folders` (feature -> folder relative to `root`) into scenes sorted by name.
 
   Raises when a folder is missing or a file has no partner with the same name in another folder.
@@ -60,10 +60,10 @@ def pair_scenes(root: epath.Path, folders: Mapping[str, str]) -> list[Scene]:
       if name not in files:
         partner = next(f[name] for f in named.values() if name in f)
         raise ValueError(f"{partner} has no partner named {name!r} in {root / folders[feature]}.")
-  return [Scene(name, {feature: named[feature][name] for feature in folders}) for name in all_names]
+  return [SceneFiles(name, {feature: named[feature][name] for feature in folders}) for name in all_names]
 
 
-def pair_stacked_scenes(root: epath.Path, folders: Mapping[str, str], stacked: str) -> list[Scene]:
+def pair_stacked_scenes(root: epath.Path, folders: Mapping[str, str], stacked: str) -> list[SceneFiles]:
   """Pairs a split whose `stacked` folder holds one subfolder per scene, each image of which is an example.
 
   (LFDOF: `input/<scene>/*.png` are several defocused images of the scene, `ground_truth/<scene>.png` its
@@ -83,11 +83,11 @@ def pair_stacked_scenes(root: epath.Path, folders: Mapping[str, str], stacked: s
   scenes = []
   for name, folder in stacks.items():
     others = {feature: files[name] for feature, files in named.items()}
-    scenes += [Scene(f"{name}/{path.stem}", {stacked: path, **others}) for path in list_images(folder)]
+    scenes += [SceneFiles(f"{name}/{path.stem}", {stacked: path, **others}) for path in image_paths(folder)]
   return scenes
 
 
-def check_count(scenes: list[Scene], expected: int | None, where: epath.Path, allow_partial: bool):
+def check_count(scenes: list[SceneFiles], expected: int | None, where: epath.Path, allow_partial: bool):
   """Checks that a split has its published number of scenes (unless `allow_partial`)."""
   if expected is None or len(scenes) == expected:
     return
@@ -100,7 +100,7 @@ def check_count(scenes: list[Scene], expected: int | None, where: epath.Path, al
 
 
 def load_scene(
-  scene: Scene, dtype: type, *, depth_of: epath.Path | None = None, max_pixels: int = images.MAX_PIXELS
+  scene: SceneFiles, dtype: type, *, depth_of: epath.Path | None = None, max_pixels: int = images.MAX_PIXELS
 ) -> dict[str, bytes]:
   """Reads every file of `scene` and returns PNG bytes per feature, ready for a TFDS image feature.
 

@@ -202,7 +202,7 @@ def _batches(shards, weights, *, seed, crop_size, augment, batch_size, num_threa
   return stream
 
 
-def _check_options(batch_size, process_count, in_memory, num_workers):
+def _check_pipeline_options(batch_size, process_count, in_memory, num_workers):
   if batch_size % process_count:
     raise ValueError(f"batch_size {batch_size} is not divisible by the {process_count} processes.")
   if in_memory and num_workers:
@@ -242,7 +242,7 @@ def train_iterator(
   """
   process_index = jax.process_index() if process_index is None else process_index
   process_count = jax.process_count() if process_count is None else process_count
-  _check_options(batch_size, process_count, in_memory, num_workers)
+  _check_pipeline_options(batch_size, process_count, in_memory, num_workers)
   num_threads = num_threads or os.cpu_count()
   members = mixture.parse(dataset)
   sizes, shards = [], []

@@ -63,7 +63,7 @@ def _folder_scenes(root):
     if (root / "target").is_dir():
       layout["sharp"] = "target"
     return [(s.name, s.files) for s in folders.pair_scenes(root, layout)]
-  paths = folders.list_images(root)
+  paths = folders.image_paths(root)
   stems = collections.Counter(p.stem for p in paths)
   return [(p.stem if stems[p.stem] == 1 else p.name, {"blurred": p}) for p in paths]
 

@@ -4,7 +4,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from ifan_jax import ops
-from ifan_jax.models.config import IFANConfig
+from ifan_jax.models.ifan_config import IFANConfig
 from ifan_jax.models.layers import Conv, Encoder, ResBlock, Trunk, UpConv, xavier_uniform
 
 # The network works at 1/8 resolution inside; inputs must divide evenly.

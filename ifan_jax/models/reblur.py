@@ -4,8 +4,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from ifan_jax import ops
-from ifan_jax.models.config import IFANConfig
 from ifan_jax.models.ifan import IFAN, SIZE_MULTIPLE
+from ifan_jax.models.ifan_config import IFANConfig
 from ifan_jax.models.layers import Trunk
 
 

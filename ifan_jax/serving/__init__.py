@@ -1,7 +1,7 @@
 """Deblurring as a service: an HTTP API and a web page around one loaded model.
 
 `uploads` reads a request's multipart body into memory under a size limit, `worker` is the queue
-in front of the model, `views` encodes what the page shows and downloads, `app` builds the
+in front of the model, `encoding` encodes what the page shows and downloads, `app` builds the
 Starlette application, `http` runs it under uvicorn with the timeouts uvicorn lacks; `static/`
 holds the page (no asset from elsewhere). `Settings` are what an operator sets (each a flag of
 `python -m ifan_jax.serve`, the command). Measured figures behind the defaults: docs/user_guide.md.

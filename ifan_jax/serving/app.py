@@ -1,4 +1,4 @@
-"""The Starlette application: the page at `/`, `POST /api/deblur`, `POST /api/views`, `GET /api/health`.
+"""The Starlette application: the page at `/`, `POST /api/deblur`, `POST /api/previews`, `GET /api/health`.
 
 Every error is JSON `{"error": message}`: 400 for a file that cannot be read or is over the pixel
 limit (the deblur CLI's message), 408 for an upload that stalls, 413 for a body over the size limit,
@@ -27,7 +27,7 @@ from starlette.staticfiles import StaticFiles
 
 from ifan_jax.inference.deblurrer import Deblurrer
 from ifan_jax.io import images
-from ifan_jax.serving import Settings, uploads, views
+from ifan_jax.serving import Settings, encoding, uploads
 from ifan_jax.serving.worker import ModelWorker
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -131,11 +131,13 @@ def _health(request):
 async def _deblur(request):
   """The API: the deblurred image as a file (`?format=png`, the default, or `same`: the input's format)."""
   result_format = request.query_params.get("format", "png")
-  if result_format not in views.RESULT_FORMATS:
-    return _error(400, f"Unknown format={result_format!r}; expected one of {', '.join(views.RESULT_FORMATS)}.")
+  if result_format not in encoding.RESULT_FORMATS:
+    return _error(400, f"Unknown format={result_format!r}; expected one of {', '.join(encoding.RESULT_FORMATS)}.")
   filename, photo, views_ = await _read_request(request, same_format=result_format == "same")
   outputs, seconds = await _deblur_while_connected(request, photo, views_, filename)
-  data, media_type, name = await run_in_threadpool(views.result_file, outputs["result"], photo, filename, result_format)
+  data, media_type, name = await run_in_threadpool(
+    encoding.result_file, outputs["result"], photo, filename, result_format
+  )
   # RFC 6266's filename* (RFC 5987 percent-encoding of UTF-8): the name is the user's and may hold
   # quotes or any character.
   headers = {
@@ -147,10 +149,10 @@ async def _deblur(request):
   return Response(data, media_type=media_type, headers=headers)
 
 
-def _page_views(outputs, photo, filename, seconds) -> dict:
+def _page_json(outputs, photo, filename, seconds) -> dict:
   """The page's JSON: previews as data URLs and the download, which is `/api/deblur?format=same`'s file."""
   height, width = photo.rgb.shape[:2]
-  data, media_type, name = views.result_file(outputs["result"], photo, filename, "same")
+  data, media_type, name = encoding.result_file(outputs["result"], photo, filename, "same")
 
   def url(png):
     return "data:image/png;base64," + base64.b64encode(png).decode()
@@ -161,19 +163,19 @@ def _page_views(outputs, photo, filename, seconds) -> dict:
     "height": height,
     "bit_depth": photo.bit_depth,
     "seconds": round(seconds, 3),
-    "blurred": url(views.preview(photo.rgb)),
-    "result": url(views.preview(outputs["result"])),
-    "disparity": None if disparity is None else url(views.disparity_preview(disparity, height, width)),
+    "blurred": url(encoding.preview(photo.rgb)),
+    "result": url(encoding.preview(outputs["result"])),
+    "disparity": None if disparity is None else url(encoding.disparity_preview(disparity, height, width)),
     "download": {"filename": name, "media_type": media_type, "base64": base64.b64encode(data).decode()},
     "warnings": list(photo.notes),
   }
 
 
-async def _views(request):
+async def _previews(request):
   """What the page shows: the blurred image, the result and the disparity, and the file to download."""
   filename, photo, views_ = await _read_request(request, same_format=True)  # The download is in its format.
   outputs, seconds = await _deblur_while_connected(request, photo, views_, filename)
-  return JSONResponse(await run_in_threadpool(_page_views, outputs, photo, filename, seconds))
+  return JSONResponse(await run_in_threadpool(_page_json, outputs, photo, filename, seconds))
 
 
 async def _upload_error(request, exc: uploads.UploadError):
@@ -216,7 +218,7 @@ def create_app(deblurrer, *, checkpoint="", **settings) -> Starlette:
       Route("/", lambda request: FileResponse(STATIC / "index.html")),
       Route("/api/health", _health),
       Route("/api/deblur", _within_deadline(_deblur), methods=["POST"]),
-      Route("/api/views", _within_deadline(_views), methods=["POST"]),
+      Route("/api/previews", _within_deadline(_previews), methods=["POST"]),
       Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ],
     exception_handlers={

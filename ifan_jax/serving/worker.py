@@ -17,7 +17,7 @@ import time
 
 from absl import logging
 
-from ifan_jax.inference import files, tiling
+from ifan_jax.inference import photos, tiling
 
 
 @dataclasses.dataclass
@@ -30,7 +30,7 @@ class _Job:
 
 
 class ModelWorker:
-  """Runs `files.deblur_photo` (tiled like the deblur CLI when large) on its own single thread."""
+  """Runs `photos.deblur_photo` (tiled like the deblur CLI when large) on its own single thread."""
 
   def __init__(self, deblurrer, *, tile=None, overlap=tiling.DEFAULT_OVERLAP):
     self.deblurrer, self.tile, self.overlap = deblurrer, tile, overlap
@@ -59,7 +59,7 @@ class ModelWorker:
       if job.stop.is_set():
         raise tiling.Stopped("stopped before it started")
       start = time.perf_counter()
-      outputs = files.deblur_photo(
+      outputs = photos.deblur_photo(
         self.deblurrer,
         job.photo,
         tile=self.tile,

@@ -14,7 +14,7 @@ import numpy as np
 from absl import logging
 
 from ifan_jax.models import IFANConfig
-from ifan_jax.models.config import EXECUTION_FIELDS
+from ifan_jax.models.ifan_config import EXECUTION_FIELDS
 from ifan_jax.saved_models import any_model
 from ifan_jax.training import tree_diff
 

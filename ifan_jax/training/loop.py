@@ -17,8 +17,8 @@ from ifan_jax.data import mixture
 from ifan_jax.io import locks, paths
 from ifan_jax.io.paths import absolute
 from ifan_jax.models import IFANConfig
-from ifan_jax.models.config import EXECUTION_FIELDS
 from ifan_jax.models.ifan import SIZE_MULTIPLE
+from ifan_jax.models.ifan_config import EXECUTION_FIELDS
 from ifan_jax.saved_models.run_dir import BEST_DIR, FINAL_METRICS_FILE, LATEST_DIR, LOCK_FILE, TRAIN_CONFIG_FILE
 from ifan_jax.training import init_from, optim, summaries, validation
 from ifan_jax.training import step as step_lib

@@ -183,7 +183,7 @@ def test_folders_list_only_images_the_reader_reads(tmp_path, caplog):
   (tmp_path / "a.bmp").write_bytes(b"BM: a format the reader does not take")
   (tmp_path / "notes.txt").write_text("not an image")
   with caplog.at_level(logging.WARNING):
-    listed = folders.list_images(epath.Path(tmp_path))
+    listed = folders.image_paths(epath.Path(tmp_path))
   assert [p.name for p in listed] == ["b.png", "c.TIF"]
   assert [r.getMessage() for r in caplog.records] == [
     f"{tmp_path}: skipping what is not a PNG, JPEG or TIFF image: a.bmp, notes.txt."

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ifan_jax import Deblurrer
-from ifan_jax.exporting import files, jax_format
+from ifan_jax.exporting import jax_format, writing
 from tests.conftest import REPO, TINY_CONFIG, run_command, xavier_params
 
 SIZES = [(64, 96), (37, 51)]  # a multiple of 8, and one the snippet pads
@@ -142,4 +142,4 @@ def test_command_names_a_missing_checkpoint_and_leaves_no_file(tmp_path):
   assert proc.returncode == 1 and f"No checkpoint at {tmp_path / 'nothing'}" in proc.stderr, proc.stderr[-3000:]
   assert os.listdir(tmp_path) == []
   with pytest.raises(ValueError, match="--format onnx exports float32 only"):
-    files.export_bytes(Deblurrer(TINY_CONFIG, xavier_params(TINY_CONFIG)), fmt="onnx", dtype="bfloat16")
+    writing.export_bytes(Deblurrer(TINY_CONFIG, xavier_params(TINY_CONFIG)), fmt="onnx", dtype="bfloat16")

@@ -19,9 +19,9 @@ from python_multipart.multipart import MultipartParser
 from starlette.testclient import TestClient
 
 from ifan_jax import Deblurrer
-from ifan_jax.inference import files
+from ifan_jax.inference import photos
 from ifan_jax.io import images
-from ifan_jax.serving import uploads, views
+from ifan_jax.serving import encoding, uploads
 from ifan_jax.serving.app import create_app
 from tests.conftest import TINY_CONFIG, xavier_params
 from tests.io.hostile_files import jpeg_declaring, png_declaring, tiff_declaring
@@ -76,7 +76,7 @@ def test_deblur_returns_the_cli_result_as_png_at_the_input_bit_depth(client, deb
   assert result.dtype == (np.uint16 if bits == 16 else np.uint8)
   # The pixels the deblur CLI writes for the same file (it keeps the input's format, the API writes PNG).
   (tmp_path / name).write_bytes(data)
-  files.deblur_file(deblurrer, tmp_path / name, tmp_path / "cli.png")
+  photos.deblur_file(deblurrer, tmp_path / name, tmp_path / "cli.png")
   assert response.content == (tmp_path / "cli.png").read_bytes()
 
 
@@ -85,10 +85,10 @@ def test_format_same_is_the_file_the_cli_writes(client, deblurrer, name, tmp_pat
   data, _ = UPLOADS[name]
   response = client.post("/api/deblur?format=same", files={"image": (name, data)})
   assert response.status_code == 200, response.text
-  assert response.headers["content-type"] == views.MEDIA_TYPES[images.image_format(name)]
+  assert response.headers["content-type"] == encoding.MEDIA_TYPES[images.image_format(name)]
   (tmp_path / "in").mkdir()
   (tmp_path / "in" / name).write_bytes(data)
-  files.deblur_file(deblurrer, tmp_path / "in" / name, tmp_path / name)
+  photos.deblur_file(deblurrer, tmp_path / "in" / name, tmp_path / name)
   assert response.content == (tmp_path / name).read_bytes()
 
 
@@ -108,7 +108,7 @@ def test_grey_and_alpha_are_kept_and_exif_orientation_applied(client, tmp_path):
 
 def test_views_give_previews_at_the_image_size_and_the_download(client):
   data, _ = UPLOADS["photo16.png"]
-  page = _post(client, "photo16.png", data, path="/api/views").json()
+  page = _post(client, "photo16.png", data, path="/api/previews").json()
   assert (page["width"], page["height"], page["bit_depth"]) == (48, 40, 16)
   for key in ("blurred", "result", "disparity"):
     png = base64.b64decode(page[key].removeprefix("data:image/png;base64,"))
@@ -120,7 +120,7 @@ def test_views_give_previews_at_the_image_size_and_the_download(client):
 
 def test_disparity_preview_is_centred_on_white_and_covers_each_8x8_block():
   disparity = np.array([[-2.0, 0.0, 2.0]])
-  pixels = images.decode_image(views.disparity_preview(disparity, 5, 20), "d.png").rgb
+  pixels = images.decode_image(encoding.disparity_preview(disparity, 5, 20), "d.png").rgb
   assert pixels.shape == (5, 20, 3)
   blue, white, red = pixels[0, 0], pixels[0, 8], pixels[0, 16]
   assert blue[2] > blue[0] and red[0] > red[2] and white.min() > 0.8
@@ -259,9 +259,9 @@ def test_large_images_are_tiled_as_the_cli_tiles_them(deblurrer, tmp_path):
   data = _encoded(".png", _smooth(40, 72, seed=7))
   with TestClient(create_app(deblurrer, tile=32, overlap=16)) as tiled:
     response = tiled.post("/api/deblur", files={"image": ("wide.png", data)})
-    page = tiled.post("/api/views", files={"image": ("wide.png", data)}).json()
+    page = tiled.post("/api/previews", files={"image": ("wide.png", data)}).json()
   (tmp_path / "wide.png").write_bytes(data)
-  files.deblur_file(deblurrer, tmp_path / "wide.png", tmp_path / "out.png", tile=32, overlap=16)
+  photos.deblur_file(deblurrer, tmp_path / "wide.png", tmp_path / "out.png", tile=32, overlap=16)
   assert response.content == (tmp_path / "out.png").read_bytes()
   assert page["disparity"] is None
 
@@ -374,17 +374,17 @@ def test_what_the_reader_left_out_is_told_to_the_client(client):
     frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:])
     response = _post(client, name, buffer.getvalue())
     assert response.status_code == 200 and response.headers["x-deblur-warnings"] == note
-    assert _post(client, name, buffer.getvalue(), path="/api/views").json()["warnings"] == [note]
+    assert _post(client, name, buffer.getvalue(), path="/api/previews").json()["warnings"] == [note]
   plain = _post(client, "photo8.png", UPLOADS["photo8.png"][0])
   assert "x-deblur-warnings" not in plain.headers
-  assert _post(client, "photo8.png", UPLOADS["photo8.png"][0], path="/api/views").json()["warnings"] == []
+  assert _post(client, "photo8.png", UPLOADS["photo8.png"][0], path="/api/previews").json()["warnings"] == []
 
 
 def test_a_result_its_format_cannot_hold_is_400_before_the_model_runs(client, monkeypatch):
   """A 16-bit PNG named .jpg: the model ran, then the answer was a 400 about the output format."""
   monkeypatch.setattr(client.app.state.worker, "deblur", lambda *a, **k: pytest.fail("the model ran"))
   data = _encoded(".png", _smooth(24, 32, dtype=np.uint16))
-  for path in ("/api/deblur?format=same", "/api/views"):
+  for path in ("/api/deblur?format=same", "/api/previews"):
     response = client.post(path, files={"image": ("scan.jpg", data)})
     assert response.status_code == 400, path
     assert "scan.jpg: JPEG stores 8-bit images without alpha; got 16 bits" in response.json()["error"]

@@ -13,7 +13,7 @@ import pytest
 from ifan_jax.saved_models import any_model
 from ifan_jax.training import optim
 from ifan_jax.training import step as step_lib
-from ifan_jax.training.config import default_config
+from ifan_jax.training.default_config import default_config
 from tests.conftest import load_npz
 
 STEPS = 8

@@ -3,7 +3,7 @@
 Loadable as `--config tests/training/tiny_config.py` by processes that tests start.
 """
 
-from ifan_jax.training.config import default_config
+from ifan_jax.training.default_config import default_config
 
 
 def get_config():

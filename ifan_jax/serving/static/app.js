@@ -1,4 +1,4 @@
-// The page of python -m ifan_jax.serve: upload a photo to /api/views, show the blurred image, the result
+// The page of python -m ifan_jax.serve: upload a photo to /api/previews, show the blurred image, the result
 // and the disparity with a before/after slider and a shared zoom, and offer the result file.
 "use strict";
 
@@ -138,7 +138,7 @@ async function upload(file) {
   const timer = setInterval(tick, 1000);
   document.body.dataset.state = "working";
   try {
-    const response = await fetch("/api/views", { method: "POST", body: form });
+    const response = await fetch("/api/previews", { method: "POST", body: form });
     const data = await response.json().catch(() => ({ error: `The server answered ${response.status}.` }));
     if (!response.ok) throw new Error(data.error || `The server answered ${response.status}.`);
     showResult(data, file);

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from ifan_jax import Deblurrer
-from ifan_jax.inference import files, tiling
+from ifan_jax.inference import photos, tiling
 from ifan_jax.io import images
 from ifan_jax.saved_models import model_dir
 from tests.conftest import REPO, TINY_CONFIG, run_command, xavier_params
@@ -25,7 +25,7 @@ def _smooth(h, w, channels=3, dtype=np.uint8, seed=0):
 
 
 @pytest.fixture(scope="module")
-def photos(tmp_path_factory):
+def photo_folder(tmp_path_factory):
   """A folder with an odd-sized 16-bit PNG, a rotated JPEG, grey and RGBA PNGs, and a corrupt file."""
   folder = tmp_path_factory.mktemp("photos")
   cv2.imwrite(str(folder / "odd16.png"), _smooth(37, 51, dtype=np.uint16))
@@ -40,10 +40,10 @@ def photos(tmp_path_factory):
 
 
 @pytest.mark.parametrize("relative", [False, True])
-def test_cli_deblurs_every_readable_file_and_reports_the_broken_one(photos, tiny_model_dir, tmp_path, relative):
+def test_cli_deblurs_every_readable_file_and_reports_the_broken_one(photo_folder, tiny_model_dir, tmp_path, relative):
   out = tmp_path / "out"
   cwd = tmp_path if relative else REPO
-  args = [os.path.relpath(p, cwd) if relative else p for p in (photos, tiny_model_dir, out)]
+  args = [os.path.relpath(p, cwd) if relative else p for p in (photo_folder, tiny_model_dir, out)]
   proc = run_command("ifan_jax.deblur", [args[0], "--checkpoint", args[1], "--out", args[2]], cwd=cwd)
   assert proc.returncode == 1, proc.stderr
   assert "Deblurred 4 of 5 images" in proc.stdout
@@ -53,15 +53,15 @@ def test_cli_deblurs_every_readable_file_and_reports_the_broken_one(photos, tiny
   deblurrer = Deblurrer.from_checkpoint(tiny_model_dir)
   odd = cv2.imread(str(out / "odd16.png"), cv2.IMREAD_UNCHANGED)
   assert odd.dtype == np.uint16 and odd.shape == (37, 51, 3)
-  expected = images.quantize(deblurrer(images.read_image(photos / "odd16.png").rgb), 16)
+  expected = images.quantize(deblurrer(images.read_image(photo_folder / "odd16.png").rgb), 16)
   np.testing.assert_array_equal(odd[..., ::-1], expected)
   assert images.read_image(out / "phone.jpg").rgb.shape == (56, 40, 3)  # upright, no EXIF left
   assert cv2.imread(str(out / "grey.png"), cv2.IMREAD_UNCHANGED).shape == (32, 40)
   rgba = cv2.imread(str(out / "rgba.png"), cv2.IMREAD_UNCHANGED)
-  np.testing.assert_array_equal(rgba[..., 3], np.asarray(Image.open(photos / "rgba.png"))[..., 3])
+  np.testing.assert_array_equal(rgba[..., 3], np.asarray(Image.open(photo_folder / "rgba.png"))[..., 3])
 
 
-def test_an_output_folder_that_cannot_be_used_is_named_before_the_model_is_loaded(photos, locked_dir):
+def test_an_output_folder_that_cannot_be_used_is_named_before_the_model_is_loaded(photo_folder, locked_dir):
   tmp_path = locked_dir.parent
   (tmp_path / "results.png").write_bytes(b"not a folder")
   for out, reason in (
@@ -71,7 +71,7 @@ def test_an_output_folder_that_cannot_be_used_is_named_before_the_model_is_loade
     ("locked/sub", "Operation not permitted"),
   ):
     proc = run_command(
-      "ifan_jax.deblur", [photos / "grey.png", "--checkpoint", "no/such/model", "--out", out], cwd=tmp_path
+      "ifan_jax.deblur", [photo_folder / "grey.png", "--checkpoint", "no/such/model", "--out", out], cwd=tmp_path
     )
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "--out: " in proc.stderr and out in proc.stderr and reason in proc.stderr, proc.stderr[-3000:]
@@ -95,8 +95,8 @@ def test_cli_help_lists_the_flags():
 def test_tiled_run_matches_whole_image_run(tiny_model_dir, tmp_path):
   source = tmp_path / "big.png"
   cv2.imwrite(str(source), _smooth(200, 264, seed=4))
-  whole_failures, _ = files.deblur_files([source], checkpoint=tiny_model_dir, out_dir=tmp_path / "whole")
-  tiled_failures, _ = files.deblur_files(
+  whole_failures, _ = photos.deblur_files([source], checkpoint=tiny_model_dir, out_dir=tmp_path / "whole")
+  tiled_failures, _ = photos.deblur_files(
     [source], checkpoint=tiny_model_dir, out_dir=tmp_path / "tiled", tile=96, overlap=32
   )
   assert whole_failures == tiled_failures == []
@@ -109,33 +109,33 @@ def test_tiled_run_matches_whole_image_run(tiny_model_dir, tmp_path):
   assert np.abs(whole - tiled).max() <= 3
 
 
-def test_inputs_are_never_overwritten(photos, tiny_model_dir):
-  before = (photos / "grey.png").read_bytes()
-  failures, total = files.deblur_files([photos / "grey.png"], checkpoint=tiny_model_dir, out_dir=photos)
+def test_inputs_are_never_overwritten(photo_folder, tiny_model_dir):
+  before = (photo_folder / "grey.png").read_bytes()
+  failures, total = photos.deblur_files([photo_folder / "grey.png"], checkpoint=tiny_model_dir, out_dir=photo_folder)
   assert total == 1 and "would overwrite an input" in failures[0][1]
-  assert (photos / "grey.png").read_bytes() == before
+  assert (photo_folder / "grey.png").read_bytes() == before
 
 
-def test_dual_pixel_views_must_pair_with_inputs(photos, tiny_model_dir, tmp_path):
+def test_dual_pixel_views_must_pair_with_inputs(photo_folder, tiny_model_dir, tmp_path):
   with pytest.raises(ValueError, match="1 inputs, 2 left and 1 right"):
-    files.deblur_files(
-      [photos / "grey.png"],
+    photos.deblur_files(
+      [photo_folder / "grey.png"],
       checkpoint=tiny_model_dir,
       out_dir=tmp_path,
-      left=[photos / "grey.png", photos / "rgba.png"],
-      right=[photos / "grey.png"],
+      left=[photo_folder / "grey.png", photo_folder / "rgba.png"],
+      right=[photo_folder / "grey.png"],
     )
 
 
-def test_dual_pixel_model_reads_left_and_right_views(photos, tmp_path):
+def test_dual_pixel_model_reads_left_and_right_views(photo_folder, tmp_path):
   config = TINY_CONFIG.replace(dual_pixel=True)
   model_dir.save_model(tmp_path / "dual", config, xavier_params(config))
   views = tmp_path / "views"
   views.mkdir()
   for name in ("left.png", "right.png"):
     cv2.imwrite(str(views / name), _smooth(32, 40, seed=len(name)))
-  failures, _ = files.deblur_files(
-    [photos / "grey.png"],
+  failures, _ = photos.deblur_files(
+    [photo_folder / "grey.png"],
     checkpoint=tmp_path / "dual",
     out_dir=tmp_path / "out",
     left=[views / "left.png"],
@@ -146,7 +146,7 @@ def test_dual_pixel_model_reads_left_and_right_views(photos, tmp_path):
   assert failures == []
   assert cv2.imread(str(tmp_path / "out" / "grey.png"), cv2.IMREAD_UNCHANGED).shape == (32, 40)
   with pytest.raises(ValueError, match="dual-pixel IFAN: give --left and --right"):
-    files.deblur_files([photos / "grey.png"], checkpoint=tmp_path / "dual", out_dir=tmp_path / "out")
+    photos.deblur_files([photo_folder / "grey.png"], checkpoint=tmp_path / "dual", out_dir=tmp_path / "out")
 
 
 @pytest.mark.parametrize("relative", [False, True])
@@ -182,7 +182,7 @@ def test_files_over_the_pixel_limit_or_opencvs_are_reported_and_the_rest_deblurr
 
 def test_a_16_bit_png_named_jpg_fails_before_the_model_runs(tiny_model_dir, tmp_path, monkeypatch):
   (tmp_path / "scan.jpg").write_bytes(cv2.imencode(".png", _smooth(16, 24, dtype=np.uint16))[1].tobytes())
-  monkeypatch.setattr(files, "deblur_photo", lambda *a, **k: pytest.fail("the model ran"))
-  failures, total = files.deblur_files([tmp_path / "scan.jpg"], checkpoint=tiny_model_dir, out_dir=tmp_path / "out")
+  monkeypatch.setattr(photos, "deblur_photo", lambda *a, **k: pytest.fail("the model ran"))
+  failures, total = photos.deblur_files([tmp_path / "scan.jpg"], checkpoint=tiny_model_dir, out_dir=tmp_path / "out")
   assert total == 1 and "holds a PNG image: rename it to .png" in failures[0][1]
   assert os.listdir(tmp_path / "out") == []

@@ -12,7 +12,7 @@ from ifan_jax.inference.deblurrer import Deblurrer
 FORMATS = ("jax", "onnx")
 
 
-def check_options(fmt, dtype, platforms=jax_format.DEFAULT_PLATFORMS):
+def check_export_options(fmt, dtype, platforms=jax_format.DEFAULT_PLATFORMS):
   """A ValueError for a format, dtype or platform that cannot be exported: the command asks before the
   model loads."""
   if fmt not in FORMATS:
@@ -25,7 +25,7 @@ def check_options(fmt, dtype, platforms=jax_format.DEFAULT_PLATFORMS):
 
 def export_bytes(deblurrer, *, fmt="jax", dtype="float32", platforms=jax_format.DEFAULT_PLATFORMS) -> bytes:
   """The serialized export of `deblurrer` in format `fmt` ("jax" or "onnx")."""
-  check_options(fmt, dtype, platforms)
+  check_export_options(fmt, dtype, platforms)
   if fmt == "onnx":
     return onnx_format.export(deblurrer)
   return jax_format.serialize(jax_format.export(deblurrer, dtype=dtype, platforms=tuple(platforms)))
@@ -52,7 +52,7 @@ def export_file(checkpoint, out, *, fmt, dtype, overwrite=False, **options) -> i
   so a bad flag is named at once; the file is renamed to `out` once written, so a failed export
   leaves no partial file under the name asked for.
   """
-  check_options(fmt, dtype, options.get("platforms", jax_format.DEFAULT_PLATFORMS))
+  check_export_options(fmt, dtype, options.get("platforms", jax_format.DEFAULT_PLATFORMS))
   _check_out(out, overwrite)
   partial = f"{out}.partial"
   try:
