@@ -5,8 +5,8 @@ Build the dataset once (docs/training.md), then:
   python -m ifan_jax.train --config configs/dpdd.py --workdir runs/dpdd \
       --config.data_dir=$HOME/tensorflow_datasets
 
-Paper, DPDD test: 25.37 dB PSNR (evaluate with `python -m ifan_jax.eval`). Every knob, with
-what it does: ifan_jax/training/default_config.py.
+The paper's DPDD test scores are in ifan_jax/data/registry.py (`python -m ifan_jax.eval` prints them
+beside yours). Every knob, with what it does: ifan_jax/training/default_config.py.
 """
 
 from ifan_jax.training.default_config import default_config

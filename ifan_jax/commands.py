@@ -41,3 +41,21 @@ def run(main, command: str, *, errors: tuple[type[BaseException], ...] = ()):
       sys.exit(_INTERRUPTED)
 
   app.run(guarded)
+
+
+def define_tiling_flags():
+  """--tile and --overlap, as `deblur` and `serve` both take them (`ifan_jax.inference.tiling`)."""
+  from ifan_jax.geometry import SIZE_MULTIPLE  # pylint: disable=import-outside-toplevel
+  from ifan_jax.inference import tiling  # pylint: disable=import-outside-toplevel
+
+  flags.DEFINE_integer(
+    "tile",
+    None,
+    f"Deblur in square tiles of this many pixels (a multiple of {SIZE_MULTIPLE}). Default: "
+    "whole images, tiled automatically only when they would not fit in memory.",
+  )
+  flags.DEFINE_integer(
+    "overlap",
+    tiling.DEFAULT_OVERLAP,
+    f"Overlap of adjacent tiles in pixels (a multiple of {SIZE_MULTIPLE}); seams are blended.",
+  )

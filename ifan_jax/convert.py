@@ -14,10 +14,16 @@ from ifan_jax.saved_models import torch_weights
 
 def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
-  flags.DEFINE_integer("filter_size", 3, "IAC filter size k of the checkpoint (3 in all official ones).")
-  flags.DEFINE_integer("reblur_filter_size", 3, "Filter size of the reblurring IAC.")
+  official = torch_weights.OFFICIAL
+  flags.DEFINE_integer(
+    "filter_size", official.filter_size, "IAC filter size k of the checkpoint (that of all official ones)."
+  )
+  flags.DEFINE_integer("reblur_filter_size", official.reblur_filter_size, "Filter size of the reblurring IAC.")
   flags.DEFINE_enum(
-    "in_bit", None, ["8", "16"], "Bit depth the checkpoint was trained on; default 16 if the name says 16bit, else 8."
+    "in_bit",
+    None,
+    ["8", "16"],
+    f"Bit depth the checkpoint was trained on; default 16 if the name says 16bit, else {official.in_bit}.",
   )
   flags.DEFINE_boolean(
     "overwrite",

@@ -16,7 +16,7 @@ import sys
 from absl import app, flags
 
 from ifan_jax import commands
-from ifan_jax.inference import photos, tiling
+from ifan_jax.inference import photos
 from ifan_jax.io import images
 from ifan_jax.saved_models import any_model
 
@@ -25,15 +25,7 @@ def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
   flags.DEFINE_string("checkpoint", None, any_model.CHECKPOINT_HELP, required=True)
   flags.DEFINE_string("out", None, "Output folder (created if needed).", required=True)
-  flags.DEFINE_integer(
-    "tile",
-    None,
-    "Deblur in square tiles of this many pixels (a multiple of 8). Default: "
-    "whole images, tiled automatically only when they would not fit in memory.",
-  )
-  flags.DEFINE_integer(
-    "overlap", tiling.DEFAULT_OVERLAP, "Overlap of adjacent tiles in pixels (a multiple of 8); seams are blended."
-  )
+  commands.define_tiling_flags()
   flags.DEFINE_multi_string("left", [], "Dual-pixel left views (files or folders), paired in order with the inputs.")
   flags.DEFINE_multi_string("right", [], "Dual-pixel right views, paired like --left.")
   flags.DEFINE_integer(

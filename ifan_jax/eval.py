@@ -55,8 +55,6 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
   options = flags.FLAGS
-  if options.limit is not None and options.limit < 1:
-    raise app.UsageError(f"--limit must be at least 1 (leave it out for every image), got {options.limit}.")
   source = sources.open_source(
     options.dataset, data_dir=options.data_dir, split=options.split, limit=options.limit, max_pixels=options.max_pixels
   )

@@ -43,10 +43,7 @@ def define_flags():
   flags.DEFINE_integer(
     "compiled_shapes", _DEFAULTS.compiled_shapes, "Image shapes whose compiled model is kept (least recent goes)."
   )
-  flags.DEFINE_integer(
-    "tile", None, "Deblur in square tiles of this many pixels (a multiple of 8); default: as the deblur CLI."
-  )
-  flags.DEFINE_integer("overlap", _DEFAULTS.overlap, "Overlap of adjacent tiles in pixels (a multiple of 8).")
+  commands.define_tiling_flags()
 
 
 def main(argv):

@@ -2,6 +2,7 @@
 the commands as a user runs them, and folders nobody can write to."""
 
 import contextlib
+import functools
 import json
 import os
 import pathlib
@@ -79,13 +80,13 @@ def xavier_params(config, seed=0):
   on a shared 2-core machine, against well under a second for this.
   """
   image = jnp.zeros((1, 16, 16, 3))
-  views = (image, image) if config.dual_pixel else ()
-  return module_xavier_params(IFAN(config), image, *views, seed=seed)
+  views = {"left": image, "right": image} if config.dual_pixel else {}
+  return module_xavier_params(IFAN(config), image, seed=seed, **views)
 
 
-def module_xavier_params(module, *inputs, seed=0):
+def module_xavier_params(module, *inputs, seed=0, **keyword_inputs):
   """`xavier_params` for any module, given example inputs of its `__call__`."""
-  shapes = jax.eval_shape(module.init, jax.random.key(0), *inputs)["params"]
+  shapes = jax.eval_shape(functools.partial(module.init, **keyword_inputs), jax.random.key(0), *inputs)["params"]
   rng = np.random.default_rng(seed)
 
   def draw(leaf):

@@ -37,7 +37,7 @@ def open_source(dataset: str, *, data_dir=None, split="test", limit=None, max_pi
   or "folder:PATH". Relative folders are resolved here, once: the examples are read later. A folder's
   image declaring more than `max_pixels` pixels is reported as failed, like an unreadable one."""
   if limit is not None and limit < 1:
-    raise ValueError(f"limit must be at least 1 (or None for every image), got {limit}.")
+    raise ValueError(f"limit must be at least 1 (leave it out for every image), got {limit}.")
   if dataset.startswith(FOLDER_PREFIX):
     return _folder_source(dataset[len(FOLDER_PREFIX) :], limit, max_pixels)
   data_dir = paths.absolute_str(data_dir)

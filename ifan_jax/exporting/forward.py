@@ -34,7 +34,7 @@ def inference_function(deblurrer: Deblurrer, dtype="float32"):
   model, variables = IFAN(config), deblurrer.variables
 
   def forward(image, left=None, right=None):
-    outputs = model.apply(variables, image, right, left)
+    outputs = model.apply(variables, image, left=left, right=right)
     return tuple(outputs[name].astype(jnp.float32) for name in OUTPUT_NAMES)
 
   return forward

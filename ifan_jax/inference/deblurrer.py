@@ -100,8 +100,8 @@ class Deblurrer:
     outputs = self._forward(
       self.variables,
       batch(image),
-      batch(right) if self.config.dual_pixel else None,
-      batch(left) if self.config.dual_pixel else None,
+      left=batch(left) if self.config.dual_pixel else None,
+      right=batch(right) if self.config.dual_pixel else None,
     )
     return {
       "result": np.asarray(outputs["result"][0, :h, :w]),

@@ -26,6 +26,8 @@ import numpy as np
 from absl import logging
 from PIL import Image
 
+from ifan_jax.geometry import SIZE_MULTIPLE
+
 # What the project reads and writes, suffix -> format.
 FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff"}
 IMAGE_SUFFIXES = tuple(FORMATS)
@@ -290,7 +292,7 @@ def quantize(values, bit_depth):
   return np.round(np.clip(values, 0.0, 1.0) * peak).astype(dtype)
 
 
-def crop_to_multiple(image: np.ndarray, multiple: int = 8) -> np.ndarray:
+def crop_to_multiple(image: np.ndarray, multiple: int = SIZE_MULTIPLE) -> np.ndarray:
   """Drops the last rows and columns of `[..., H, W, C]` so that H and W are multiples of `multiple`."""
   h, w = image.shape[-3:-1]
   if h < multiple or w < multiple:

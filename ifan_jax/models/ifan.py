@@ -4,11 +4,9 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from ifan_jax import ops
+from ifan_jax.geometry import SIZE_MULTIPLE
 from ifan_jax.models.ifan_config import IFANConfig
 from ifan_jax.models.layers import Conv, Encoder, ResBlock, Trunk, UpConv, xavier_uniform
-
-# The network works at 1/8 resolution inside; inputs must divide evenly.
-SIZE_MULTIPLE = 8
 
 
 def check_image_shape(x, name="image"):
@@ -63,7 +61,7 @@ class FilterPredictor(nn.Module):
 class IFAN(nn.Module):
   """The deblurring network: feature extractor, filter encoder, DME, filter predictor, IAC, reconstructor.
 
-  `__call__(blurred, right=None, left=None, train=False)` returns a dict:
+  `__call__(blurred, left=None, right=None, train=False)` returns a dict (pass the views by keyword):
   - always `result` (clipped to [0, 1] in inference, raw in training) and `disparity`
     (the DME output for the filter-encoder input, `[B, H/8, W/8, 1]`);
   - in training also `filters`, and, given the views, what the disparity loss compares:
@@ -76,7 +74,7 @@ class IFAN(nn.Module):
   config: IFANConfig
 
   @nn.compact
-  def __call__(self, blurred, right=None, left=None, train=False):
+  def __call__(self, blurred, left=None, right=None, train=False):
     cfg = self.config
     self._check_inputs(blurred, right, left, train)
     common = dict(gain=cfg.init_gain, dtype=jnp.dtype(cfg.dtype))

@@ -49,8 +49,8 @@ class ReblurNet(nn.Module):
 class IFANWithReblur(nn.Module):
   """IFAN plus its reblurring network, as trained; parameters live under `network` and `reblur`.
 
-  `__call__(blurred, right, left, sharp)` returns IFAN's training outputs plus `reblurred`
-  (`right` and `left` may be None: see `IFAN`).
+  `__call__(blurred, sharp, left=None, right=None)` returns IFAN's training outputs plus `reblurred`
+  (the views may be None: see `IFAN`).
   """
 
   config: IFANConfig
@@ -59,7 +59,7 @@ class IFANWithReblur(nn.Module):
     self.network = IFAN(self.config)
     self.reblur = ReblurNet(self.config)
 
-  def __call__(self, blurred, right, left, sharp):
-    outputs = self.network(blurred, right, left, train=True)
+  def __call__(self, blurred, sharp, left=None, right=None):
+    outputs = self.network(blurred, left=left, right=right, train=True)
     outputs["reblurred"] = self.reblur(sharp, outputs["filters"])
     return outputs

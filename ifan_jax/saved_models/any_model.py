@@ -29,13 +29,13 @@ class Model:
   path: str
 
 
-def load(path, *, filter_size=3, reblur_filter_size=3, in_bit=8) -> Model:
+def load(path, *, filter_size=None, reblur_filter_size=None, in_bit=None) -> Model:
   """The model at `path`: a model directory (ours or `python -m ifan_jax.convert`'s), an official
   `.pytorch` file (converted on the fly), or a training workdir (its latest checkpoint; `WORKDIR/best`
   for the best by validation PSNR).
 
   `filter_size`, `reblur_filter_size` and `in_bit` are for a `.pytorch` file, whose shapes do not tell
-  them (every official checkpoint has filter sizes 3). A relative `path` is resolved here, once. A model
+  them (None: the official models', `torch_weights.OFFICIAL`). A relative `path` is resolved here, once. A model
   whose parameters are not all finite (a diverged run) is a ValueError: it would deblur to black.
   """
   model = _load(absolute(path), filter_size, reblur_filter_size, in_bit)
@@ -52,8 +52,9 @@ def _load(path, filter_size, reblur_filter_size, in_bit) -> Model:
     from ifan_jax.saved_models import torch_weights  # pylint: disable=import-outside-toplevel
 
     state = torch_weights.load_state_dict(path)
+    given = {"filter_size": filter_size, "reblur_filter_size": reblur_filter_size, "in_bit": in_bit}
     config, network, reblur = torch_weights.convert_state_dict(
-      state, filter_size=filter_size, reblur_filter_size=reblur_filter_size, in_bit=in_bit
+      state, **{name: value for name, value in given.items() if value is not None}
     )
     return Model(config, network, reblur, str(path))
   if not path.exists():

@@ -23,6 +23,10 @@ from ifan_jax.models import SIZE_MULTIPLE, IFANConfig, IFANWithReblur
 from ifan_jax.ops import FilterLayout
 from ifan_jax.saved_models import model_dir
 
+# What a checkpoint's shapes do not tell (the filter sizes, the bit depth) is, unless given, that of the
+# official models, which are IFANConfig's defaults.
+OFFICIAL = IFANConfig()
+
 # Sequential stacks of the reference (conv, residual blocks, conv) and our trunk names.
 _TRUNKS = {
   "DME": "disparity_estimator",
@@ -95,7 +99,12 @@ def split_state_dict(state_dict: Mapping[str, np.ndarray]):
 
 
 def infer_config(
-  network: Mapping[str, np.ndarray], reblur: Mapping[str, np.ndarray], *, filter_size=3, reblur_filter_size=3, in_bit=8
+  network: Mapping[str, np.ndarray],
+  reblur: Mapping[str, np.ndarray],
+  *,
+  filter_size=OFFICIAL.filter_size,
+  reblur_filter_size=OFFICIAL.reblur_filter_size,
+  in_bit=OFFICIAL.in_bit,
 ) -> IFANConfig:
   """Reads width, kernel size, res_num, N, dual-pixel input and RBF_num off the shapes."""
   required = ("conv1_1.0.weight", "kconv1_1.0.weight", "F.3.weight")
@@ -169,14 +178,20 @@ def convert_part(tensors: Mapping[str, np.ndarray], expected: Mapping[str, tuple
 def expected_shapes(config: IFANConfig) -> dict[str, dict[str, tuple]]:
   """Flat parameter shapes of {'network', 'reblur'} for `config`, without allocating them."""
   x = jnp.zeros((1, SIZE_MULTIPLE, SIZE_MULTIPLE, 3))
-  variables = jax.eval_shape(lambda: IFANWithReblur(config).init(jax.random.key(0), x, x, x, x))
+  variables = jax.eval_shape(lambda: IFANWithReblur(config).init(jax.random.key(0), x, sharp=x, left=x, right=x))
   return {
     part: {k: v.shape for k, v in traverse_util.flatten_dict(tree, sep="/").items()}
     for part, tree in variables["params"].items()
   }
 
 
-def convert_state_dict(state_dict: Mapping[str, np.ndarray], *, filter_size=3, reblur_filter_size=3, in_bit=8):
+def convert_state_dict(
+  state_dict: Mapping[str, np.ndarray],
+  *,
+  filter_size=OFFICIAL.filter_size,
+  reblur_filter_size=OFFICIAL.reblur_filter_size,
+  in_bit=OFFICIAL.in_bit,
+):
   """Reference state dict -> (IFANConfig, network params, reblur params or None)."""
   parts = split_state_dict(state_dict)
   config = infer_config(
@@ -217,7 +232,15 @@ def load_state_dict(path) -> dict[str, np.ndarray]:
   return {k: v.detach().float().numpy() for k, v in state.items()}
 
 
-def convert_file(src, dst, *, filter_size=3, reblur_filter_size=3, in_bit=None, overwrite=False):
+def convert_file(
+  src,
+  dst,
+  *,
+  filter_size=OFFICIAL.filter_size,
+  reblur_filter_size=OFFICIAL.reblur_filter_size,
+  in_bit=None,
+  overwrite=False,
+):
   """Converts `src` (.pytorch) into a model checkpoint at `dst`; nothing is written on error.
 
   `overwrite` replaces only a model directory (see `model_dir.check_destination`), and
@@ -226,7 +249,7 @@ def convert_file(src, dst, *, filter_size=3, reblur_filter_size=3, in_bit=None, 
   src = os.path.abspath(src)
   model_dir.check_destination(dst, overwrite=overwrite, keep=(src,))
   if in_bit is None:
-    in_bit = 16 if "16bit" in os.path.basename(src) else 8
+    in_bit = 16 if "16bit" in os.path.basename(src) else OFFICIAL.in_bit
   config, network, reblur = convert_state_dict(
     load_state_dict(src), filter_size=filter_size, reblur_filter_size=reblur_filter_size, in_bit=in_bit
   )

@@ -118,18 +118,10 @@ def _check_shapes(saved: dict | None, templates: dict, where: epath.Path):
   problems = [f"{item} only in the checkpoint" for item in saved if item not in templates]
   problems += [f"{item} only in this run" for item in templates if item not in saved]
   for item in (item for item in templates if item in saved):
-    ours, theirs = tree_diff.shapes(templates[item]), saved[item]
-    only_saved, only_ours, reshaped = tree_diff.differences(theirs, ours)
-    reshaped = [f"{k} {theirs[k]} saved, {ours[k]} now" for k in reshaped]
-    problems += [
-      f"{item} {what}: {tree_diff.listed(names, 3)}"
-      for what, names in (
-        ("only in the checkpoint", only_saved),
-        ("only in this run", only_ours),
-        ("reshaped", reshaped),
-      )
-      if names
-    ]
+    differences = tree_diff.differences(
+      saved[item], tree_diff.shapes(templates[item]), theirs_are="the checkpoint", ours_are="this run"
+    )
+    problems += [f"{item} {difference}" for difference in differences]
   if problems:
     raise Mismatch(
       f"Cannot resume from {where}: its arrays differ from what this config builds ("

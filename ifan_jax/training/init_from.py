@@ -18,8 +18,6 @@ from ifan_jax.models.ifan_config import EXECUTION_FIELDS
 from ifan_jax.saved_models import any_model
 from ifan_jax.training import tree_diff
 
-_LISTED = 10  # mismatched parameters listed by name in the error
-
 
 def resolve(config, latest_meta: dict | None, overrides: Collection[str] = ()):
   """`(config, source)`: `config` with its model config taken as the module says, and the model to start from.
@@ -68,17 +66,7 @@ def initial_params(fresh: dict, source: any_model.Model, *, use_reblur_loss: boo
 
 
 def _check_shapes(theirs: dict, ours: dict, where: str):
-  only_theirs, only_ours, reshaped = tree_diff.differences(theirs, ours)
-  reshaped = [f"{k} {tuple(theirs[k])} in the source, {tuple(ours[k])} here" for k in reshaped]
-  problems = [
-    f"{what}: {tree_diff.listed(names, _LISTED)}"
-    for what, names in (
-      ("only in the source", only_theirs),
-      ("missing from the source", only_ours),
-      ("of other shapes", reshaped),
-    )
-    if names
-  ]
+  problems = tree_diff.differences(theirs, ours, theirs_are="the source", ours_are="this run's model")
   if problems:
     raise ValueError(
       f"config.init_from={where} does not fit this run's model: its parameters differ ({'; '.join(problems)}). "

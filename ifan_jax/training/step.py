@@ -61,11 +61,11 @@ def init_params(config, rng):
   """
   model = IFANWithReblur(model_config(config)) if config.use_reblur_loss else IFAN(model_config(config))
   image = np.zeros((1, 2 * SIZE_MULTIPLE, 2 * SIZE_MULTIPLE, 3), np.float32)
-  views = (image, image) if views_needed_by(config) else (None, None)
+  views = {"left": image, "right": image} if views_needed_by(config) else {}
   if config.use_reblur_loss:
-    init, args = model.init, (image, *views, image)
+    init, args = functools.partial(model.init, **views), (image, image)
   else:
-    init, args = functools.partial(model.init, train=True), (image, *views)
+    init, args = functools.partial(model.init, train=True, **views), (image,)
   with jax.default_device(jax.local_devices(backend="cpu")[0]):
     rng = jax.device_put(rng)
     compiled = jax.jit(init).lower(rng, *args).compile(compiler_options={"xla_backend_optimization_level": 0})
@@ -89,11 +89,10 @@ def training_outputs(params, batch, config):
   The views go in only when the training needs them: the single-image network then reads the
   blurred image alone and returns nothing for the disparity loss.
   """
-  views = (batch["right"], batch["left"]) if views_needed_by(config) else (None, None)
-  args = (batch["blurred"], *views)
+  views = {"left": batch["left"], "right": batch["right"]} if views_needed_by(config) else {}
   if config.use_reblur_loss:
-    return IFANWithReblur(model_config(config)).apply({"params": params}, *args, batch["sharp"])
-  return IFAN(model_config(config)).apply({"params": params["network"]}, *args, train=True)
+    return IFANWithReblur(model_config(config)).apply({"params": params}, batch["blurred"], batch["sharp"], **views)
+  return IFAN(model_config(config)).apply({"params": params["network"]}, batch["blurred"], train=True, **views)
 
 
 def weighted_losses(outputs, batch, config) -> dict[str, jax.Array]:

@@ -12,12 +12,27 @@ def shapes(tree) -> dict[str, list[int]]:
   }
 
 
-def differences(theirs: dict, ours: dict) -> tuple[list[str], list[str], list[str]]:
-  """The paths only in `theirs`, only in `ours`, and in both with other shapes; each sorted."""
-  reshaped = [k for k in sorted(set(ours) & set(theirs)) if ours[k] != theirs[k]]
-  return sorted(set(theirs) - set(ours)), sorted(set(ours) - set(theirs)), reshaped
+# Paths named per kind of difference; the others are counted.
+LISTED = 5
 
 
-def listed(names: list[str], limit: int) -> str:
-  """The first `limit` names, and how many more there are."""
-  return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+def differences(theirs: dict, ours: dict, *, theirs_are: str, ours_are: str) -> list[str]:
+  """One phrase per kind of difference between two `shapes` dicts, naming the first `LISTED` paths:
+  "only in {theirs_are}: ...", "only in {ours_are}: ...", "of other shapes: path [2, 3] in
+  {theirs_are}, [2, 4] in {ours_are}, ..."; empty when they agree."""
+  reshaped = [
+    f"{k} {theirs[k]} in {theirs_are}, {ours[k]} in {ours_are}"
+    for k in sorted(set(ours) & set(theirs))
+    if list(ours[k]) != list(theirs[k])
+  ]
+  kinds = (
+    (f"only in {theirs_are}", sorted(set(theirs) - set(ours))),
+    (f"only in {ours_are}", sorted(set(ours) - set(theirs))),
+    ("of other shapes", reshaped),
+  )
+  return [f"{what}: {_listed(names)}" for what, names in kinds if names]
+
+
+def _listed(names: list[str]) -> str:
+  more = len(names) - LISTED
+  return ", ".join(names[:LISTED]) + (f" and {more} more" if more > 0 else "")

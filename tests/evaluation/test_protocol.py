@@ -194,7 +194,7 @@ def test_limit_must_be_at_least_one(tiny_model_dir, tmp_path):
   proc = run_command(
     "ifan_jax.eval", ["--checkpoint", tiny_model_dir, "--dataset", "folder:set", "--limit", "0"], cwd=tmp_path
   )
-  assert proc.returncode == 1 and "--limit must be at least 1" in proc.stderr, proc.stderr[-3000:]
+  assert proc.returncode == 1 and "ifan_jax.eval: limit must be at least 1" in proc.stderr, proc.stderr[-3000:]
   assert not (tmp_path / "results").exists()
 
 

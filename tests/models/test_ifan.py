@@ -18,7 +18,7 @@ def _count(tree):
 
 def _abstract_params(config):
   x = jnp.zeros((1, 16, 16, 3))
-  return jax.eval_shape(lambda: IFANWithReblur(config).init(jax.random.key(0), x, x, x, x))["params"]
+  return jax.eval_shape(lambda: IFANWithReblur(config).init(jax.random.key(0), x, sharp=x, left=x, right=x))["params"]
 
 
 @pytest.mark.parametrize("dual, network", [(False, 10_476_996), (True, 10_477_860)])
@@ -41,8 +41,8 @@ def _images(key, h=16, w=24):
 def test_training_outputs_have_the_shapes_the_losses_need():
   blurred, right, left, sharp = _images(jax.random.key(0))
   model = IFANWithReblur(TINY)
-  params = module_xavier_params(model, blurred, right, left, sharp)
-  out = jax.jit(model.apply)({"params": params}, blurred, right, left, sharp)
+  params = module_xavier_params(model, blurred, sharp, left=left, right=right)
+  out = jax.jit(model.apply)({"params": params}, blurred, sharp, left=left, right=right)
   assert out["result"].shape == blurred.shape
   assert out["filters"].shape == (2, 2, 3, TINY.filter_channels)
   for name in ("disparity", "disparity_right"):
@@ -54,17 +54,17 @@ def test_training_outputs_have_the_shapes_the_losses_need():
 def test_training_without_views_reads_the_blurred_image_alone():
   blurred, right, left, sharp = _images(jax.random.key(1))
   model = IFANWithReblur(TINY)
-  params = module_xavier_params(model, blurred, right, left, sharp)
+  params = module_xavier_params(model, blurred, sharp, left=left, right=right)
   apply = jax.jit(model.apply)
   alone, with_views = (
-    apply({"params": params}, blurred, None, None, sharp),
-    apply({"params": params}, blurred, right, left, sharp),
+    apply({"params": params}, blurred, sharp),
+    apply({"params": params}, blurred, sharp, left=left, right=right),
   )
   assert set(alone) == {"disparity", "filters", "result", "reblurred"}
   for name in alone:
     np.testing.assert_allclose(alone[name], with_views[name], atol=1e-6)
   with pytest.raises(ValueError, match="both dual-pixel views .* or neither"):
-    IFAN(TINY).apply({"params": params["network"]}, blurred, right, None, train=True)
+    IFAN(TINY).apply({"params": params["network"]}, blurred, right=right, train=True)
   with pytest.raises(ValueError, match="The dual-pixel IFAN needs the right and left views"):
     IFAN(TINY.replace(dual_pixel=True)).init(jax.random.key(0), blurred, train=True)
 
@@ -78,7 +78,7 @@ def test_inference_clips_and_training_does_not():
     lambda p, v: v * 100 if "out_res" in jax.tree_util.keystr(p) else v, variables
   )
   apply = jax.jit(model.apply, static_argnames="train")
-  raw = apply(variables, blurred, right, left, train=True)["result"]
+  raw = apply(variables, blurred, left=left, right=right, train=True)["result"]
   clipped = apply(variables, blurred)["result"]
   assert raw.min() < 0 or raw.max() > 1
   np.testing.assert_allclose(clipped, jnp.clip(raw, 0, 1), atol=1e-5)

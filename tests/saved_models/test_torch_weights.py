@@ -40,7 +40,7 @@ def test_golden_parity_of_every_output_and_loss(converted):
   assert config.iac_compat and config.dual_pixel == meta["dual"]
   assert config.iterations == meta["config"]["N"] and config.reblur_iterations == meta["config"]["RBF_num"]
   outputs = IFANWithReblur(config).apply(
-    {"params": {"network": network, "reblur": reblur}}, io["C"], io["R"], io["L"], io["GT"]
+    {"params": {"network": network, "reblur": reblur}}, io["C"], io["GT"], left=io["L"], right=io["R"]
   )
   for golden_key, ours in GOLDEN_ARRAYS.items():
     np.testing.assert_allclose(outputs[ours], io[golden_key], atol=1e-4, err_msg=f"{name}: {ours}")

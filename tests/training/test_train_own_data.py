@@ -82,7 +82,7 @@ def converted(tmp_path_factory):
 
 def _fresh(config: IFANConfig):
   x = jnp.zeros((1, 8, 8, 3))
-  return jax.eval_shape(lambda: IFANWithReblur(config).init(jax.random.key(0), x, x, x, x))["params"]
+  return jax.eval_shape(lambda: IFANWithReblur(config).init(jax.random.key(0), x, sharp=x, left=x, right=x))["params"]
 
 
 def test_init_from_takes_the_model_config_from_the_source_unless_overridden(converted):

@@ -11,6 +11,9 @@ CITATION = """@inproceedings{abuolaim2020defocus,
   year={2020}}"""
 
 
+SPLIT_SIZES = {"train": 350, "validation": 74, "test": 76}
+
+
 def _split(prefix: str) -> dict[str, str]:
   return {
     "blurred": f"{prefix}_c/source",
@@ -21,7 +24,7 @@ def _split(prefix: str) -> dict[str, str]:
 
 
 class Builder(folder_builder.FolderBuilder):
-  """DPDD: 350 train / 74 validation / 76 test scenes of 1680x1120 images, 8- or 16-bit."""
+  """DPDD: train / validation / test scenes (`SPLIT_SIZES`) of 1680x1120 images, 8- or 16-bit."""
 
   BUILDER_CONFIGS = [
     folder_builder.EIGHT_BIT,
@@ -29,10 +32,10 @@ class Builder(folder_builder.FolderBuilder):
   ]
   ROOT = "DPDD"
   SPLIT_FOLDERS = {"train": _split("train"), "validation": _split("val"), "test": _split("test")}
-  SPLIT_SIZES = {"train": 350, "validation": 74, "test": 76}
+  SPLIT_SIZES = SPLIT_SIZES
   HOMEPAGE = HOMEPAGE
   CITATION = CITATION
-  MANUAL_DOWNLOAD_INSTRUCTIONS = """\
+  MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
 8bit config: download DPDD.zip as repackaged by IFAN (links in the README of
 https://github.com/codeslake/IFAN, "Datasets") and unzip it into the manual dir.
 16bit config: the same layout filled with the 16-bit PNG release of DPDD (from the DPDD
@@ -40,12 +43,12 @@ homepage, https://github.com/Abdullah-Abuolaim/defocus-deblurring-dual-pixel).
 Expected layout (files of a scene share a name; extra folders such as *_l/target are ignored):
 
   <manual_dir>/DPDD/
-    train_c/source/*.png   blurred (the combined dual-pixel image), 350 files
+    train_c/source/*.png   blurred (the combined dual-pixel image), {SPLIT_SIZES["train"]} files
     train_c/target/*.png   all-in-focus ground truth
     train_l/source/*.png   left dual-pixel view
     train_r/source/*.png   right dual-pixel view
-    val_c/..., val_l/..., val_r/...     the same, 74 scenes (the validation split)
-    test_c/..., test_l/..., test_r/...  the same, 76 scenes
+    val_c/..., val_l/..., val_r/...     the same, {SPLIT_SIZES["validation"]} scenes (the validation split)
+    test_c/..., test_l/..., test_r/...  the same, {SPLIT_SIZES["test"]} scenes
 
 Then: python -m ifan_jax.data.build dpdd --manual_dir <manual_dir> [--config 16bit]
 """

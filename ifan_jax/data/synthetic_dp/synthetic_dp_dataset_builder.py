@@ -14,6 +14,7 @@ import tensorflow_datasets as tfds
 
 from ifan_jax.data import storage
 from ifan_jax.data.synthetic_dp import scenes
+from ifan_jax.geometry import SIZE_MULTIPLE
 from ifan_jax.io import images
 
 SPLITS = scenes.SPLITS
@@ -33,9 +34,10 @@ class SyntheticDPConfig(tfds.core.BuilderConfig):
   scene: scenes.SceneConfig = scenes.SceneConfig()
 
   def __post_init__(self):
-    if self.height % 8 or self.width % 8 or min(self.height, self.width) < 16:
+    if self.height % SIZE_MULTIPLE or self.width % SIZE_MULTIPLE or min(self.height, self.width) < 2 * SIZE_MULTIPLE:
       raise ValueError(
-        f"synthetic_dp image size {self.height}x{self.width} must be at least 16x16 and a multiple of 8."
+        f"synthetic_dp image size {self.height}x{self.width} must be at least {2 * SIZE_MULTIPLE}x{2 * SIZE_MULTIPLE} "
+        f"and a multiple of {SIZE_MULTIPLE}."
       )
 
   def split_size(self, split: str) -> int:
