@@ -1,4 +1,5 @@
-"""Base TFDS builder for the datasets that come as folders of images (DPDD, RealDOF, CUHK, PixelDP).
+"""Base TFDS builder for the datasets that come as folders of images (DPDD, RealDOF, LFDOF, CUHK, PixelDP,
+and a user's own pairs).
 
 A subclass names its root folder, the folders of each split and their published sizes; this class
 validates every split before writing anything (missing folders, unpaired files, counts) and every

@@ -33,7 +33,7 @@ class EvalSource:
 
 
 def open_source(dataset: str, *, data_dir=None, split="test", limit=None, max_pixels=images.MAX_PIXELS) -> EvalSource:
-  """`dataset` is a TFDS name (dpdd, realdof, cuhk, pixeldp, synthetic_dp, optionally "/config")
+  """`dataset` is a dataset of `ifan_jax.data.registry` (e.g. dpdd, dpdd/16bit, realdof, pairs/NAME)
   or "folder:PATH". Relative folders are resolved here, once: the examples are read later. A folder's
   image declaring more than `max_pixels` pixels is reported as failed, like an unreadable one."""
   if limit is not None and limit < 1:

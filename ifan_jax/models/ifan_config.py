@@ -8,6 +8,9 @@ from ifan_jax.ops.iac.layout import FilterLayout
 # Fields that choose how the same model is computed, not what it computes or which parameters it has:
 # a run may resume with other values (e.g. move to bfloat16 or the Pallas kernel on a GPU).
 EXECUTION_FIELDS = ("fuse_filter_head", "iac_impl", "dtype")
+# Fields that only record a fact about the model, read by no computation: a run may resume with another
+# value (the data of a fine-tuning run may have another bit depth than the model it started from).
+RECORD_FIELDS = ("in_bit",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +28,7 @@ class IFANConfig:
   reblur_filter_size: int = 3  # [RBFs] taps of the reblurring IAC.
   reblur_iterations: int = 17  # [RBF_num] iterations of the reblurring IAC.
   dual_pixel: bool = False  # Filter encoder reads concat[R, L] (IFAN_dual) instead of C.
-  in_bit: int = 8  # Bit depth of the training images (8 or 16); inputs are always in [0, 1].
+  in_bit: int = 8  # Bit depth of the training images (8 or 16), a record: inputs are always in [0, 1].
   # Reproduce the published IAC bug (horizontal pass reuses the vertical kernel). Must be
   # on for the official weights; off trains the corrected op.
   iac_compat: bool = False

@@ -18,7 +18,7 @@ from ifan_jax.io import locks, paths
 from ifan_jax.io.paths import absolute
 from ifan_jax.models import IFANConfig
 from ifan_jax.models.ifan import SIZE_MULTIPLE
-from ifan_jax.models.ifan_config import EXECUTION_FIELDS
+from ifan_jax.models.ifan_config import EXECUTION_FIELDS, RECORD_FIELDS
 from ifan_jax.saved_models.run_dir import BEST_DIR, FINAL_METRICS_FILE, LATEST_DIR, LOCK_FILE, TRAIN_CONFIG_FILE
 from ifan_jax.training import init_from, optim, summaries, validation
 from ifan_jax.training import step as step_lib
@@ -158,15 +158,15 @@ def _saved_arrays(state: step_lib.TrainState) -> dict:
 def _check_same_model(model_config, meta: dict, where):
   """Refuses to resume with another model, before the workdir changes.
 
-  Only `EXECUTION_FIELDS` (dtype, the IAC implementation, the fused filter head) may change:
-  they compute the same model with the same parameters.
+  Only `EXECUTION_FIELDS` (dtype, the IAC implementation, the fused filter head), which compute the same
+  model with the same parameters, and `RECORD_FIELDS` (in_bit), which no computation reads, may change.
   """
   saved, new = IFANConfig.from_dict(meta["model"]).to_dict(), model_config.to_dict()
   changed = [name for name in saved if saved[name] != new[name]]
   differences = [
     f"model.{name}={saved[name]!r} in the checkpoint, {new[name]!r} now"
     for name in changed
-    if name not in EXECUTION_FIELDS
+    if name not in EXECUTION_FIELDS + RECORD_FIELDS
   ]
   if differences:
     raise Mismatch(

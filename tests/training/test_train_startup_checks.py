@@ -102,11 +102,12 @@ def test_resuming_with_an_average_the_run_did_not_keep_is_refused(two_step_run):
   assert _snapshot(two_step_run) == before
 
 
-def test_resuming_with_another_way_of_computing_the_same_model_continues(two_step_run, tmp_path, caplog):
+def test_resuming_with_another_way_of_computing_or_another_bit_depth_continues(two_step_run, tmp_path, caplog):
   workdir = tmp_path / "run"
   shutil.copytree(two_step_run, workdir)
   config = tiny_config()
-  config.model.update(iac_impl="reference", fuse_filter_head=False)
+  config.model.update(iac_impl="reference", fuse_filter_head=False, in_bit=16)
   caplog.set_level("INFO")
   assert loop.train_and_evaluate(config, workdir, datasets=FakeDatasets())["step"] == 4
   assert "Resuming with model.iac_impl='reference' (the checkpoint was trained with 'auto')." in caplog.text
+  assert "Resuming with model.in_bit=16 (the checkpoint was trained with 8)." in caplog.text
