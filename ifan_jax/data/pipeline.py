@@ -211,6 +211,17 @@ def _check_pipeline_options(batch_size, process_count, in_memory, num_workers):
     )
 
 
+def _member_shards(members, data_dir, split, process_index, process_count, views_for, in_memory, num_threads):
+  """`(sizes, shards)`: each mixture member's example count and this host's shard of it (decoded into
+  memory when `in_memory`)."""
+  sizes, shards = [], []
+  for member in members:
+    source, shard = _host_shard(member.dataset, data_dir, split, process_index, process_count, views_for)
+    sizes.append(len(source))
+    shards.append(grain.MapDataset.source(_decode_all(shard, num_threads)) if in_memory else shard)
+  return sizes, shards
+
+
 def train_iterator(
   *,
   dataset: str,
@@ -245,11 +256,9 @@ def train_iterator(
   _check_pipeline_options(batch_size, process_count, in_memory, num_workers)
   num_threads = num_threads or os.cpu_count()
   members = mixture.parse(dataset)
-  sizes, shards = [], []
-  for member in members:
-    source, shard = _host_shard(member.dataset, data_dir, split, process_index, process_count, views_for)
-    sizes.append(len(source))
-    shards.append(grain.MapDataset.source(_decode_all(shard, num_threads)) if in_memory else shard)
+  sizes, shards = _member_shards(
+    members, data_dir, split, process_index, process_count, views_for, in_memory, num_threads
+  )
   host_seed = int(np.random.SeedSequence([seed, process_index]).generate_state(1)[0])
   stream = _batches(
     shards,
