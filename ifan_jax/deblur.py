@@ -26,6 +26,7 @@ def define_flags():
   flags.DEFINE_string("checkpoint", None, any_model.CHECKPOINT_HELP, required=True)
   flags.DEFINE_string("out", None, "Output folder (created if needed).", required=True)
   commands.define_tiling_flags()
+  flags.adopt_module_key_flags(commands)  # so that --help lists them with this command's own
   flags.DEFINE_multi_string("left", [], "Dual-pixel left views (files or folders), paired in order with the inputs.")
   flags.DEFINE_multi_string("right", [], "Dual-pixel right views, paired like --left.")
   flags.DEFINE_integer(

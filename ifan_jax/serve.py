@@ -44,6 +44,7 @@ def define_flags():
     "compiled_shapes", _DEFAULTS.compiled_shapes, "Image shapes whose compiled model is kept (least recent goes)."
   )
   commands.define_tiling_flags()
+  flags.adopt_module_key_flags(commands)  # so that --help lists them with this command's own
 
 
 def main(argv):
