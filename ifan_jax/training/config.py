@@ -1,6 +1,6 @@
 """Every knob of `python -m ifan_jax.train`, each with what it does: `default_config()`.
 
-Defaults are the reference recipe on DPDD (8-bit, single image). The files in `configs/` start
+Defaults are the reference recipe on DPDD (8-bit, single image). The files in `ifan_jax/configs/` start
 from it and change a few values; override any field from the command line, e.g.
 `--config.batch_size=16`. A field that does not exist is an error.
 """

@@ -116,7 +116,7 @@ def test_the_pairs_config_trains_on_train_and_test_only_from_the_command_line(ph
   tiny += ["--config.total_steps=2", "--config.eval_every_steps=2", "--config.num_image_summaries=0"]
   proc = run_command(
     "ifan_jax.train",
-    ["--config", os.path.relpath(REPO / "configs/pairs.py", cwd), "--workdir", workdir]
+    ["--config", "configs/pairs.py", "--workdir", workdir]
     + ["--config.dataset=pairs/traintest", f"--config.data_dir={data_dir}", *tiny],
     cwd=cwd,
   )
