@@ -23,10 +23,12 @@ from ml_collections import config_flags
 
 from benchmarks import official
 from benchmarks.timing import median_seconds
+from ifan_jax import configs
 from ifan_jax.training import optim
 from ifan_jax.training import step as step_lib
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/dpdd.py", "Training config (model, optimiser).")
+_CONFIG = config_flags.DEFINE_config_file("config", configs.resolve("configs/dpdd.py"), "Training config.")
+configs.resolve_paths_of(flags.FLAGS["config"])
 _BATCH = flags.DEFINE_integer("batch_size", 8, "Global batch size.")
 _CROP = flags.DEFINE_integer("crop_size", 256, "Side of the square training crops.")
 _STEPS = flags.DEFINE_integer("steps", 3, "Timed steps after one warm-up (compiling) step.")

@@ -11,14 +11,16 @@ are detected on SLURM and Cloud TPU; see docs/training.md.
 from absl import app, flags
 from ml_collections import config_flags
 
-from ifan_jax import commands
+from ifan_jax import commands, configs
 from ifan_jax.saved_models.run_dir import CheckpointError
 from ifan_jax.training import distributed, loop
 
 
 def define_flags():
   """Defines the command's flags on `flags.FLAGS`: only when run, so importing it clashes with no program."""
-  config_flags.DEFINE_config_file("config", None, "Training config file (configs/*.py).", lock_config=True)
+  shipped = "a path, or configs/NAME.py for one shipped in ifan_jax/configs/"
+  config_flags.DEFINE_config_file("config", None, f"Training config file: {shipped}.", lock_config=True)
+  configs.resolve_paths_of(flags.FLAGS["config"])
   flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and final metrics.")
   flags.DEFINE_string("coordinator_address", None, "host:port of process 0 in a multi-process run.")
   flags.DEFINE_integer("num_processes", None, "Processes in a multi-process run.")

@@ -31,7 +31,8 @@ Options:
                            checkpoint on SIGTERM and `train` again resumes it)
   --bucket gs://BUCKET     for train and upload-data: holds the TFDS data under
                            tensorflow_datasets/ and the run under runs/RUN_NAME
-  --config PATH            for train: config file in the repository (default configs/dpdd.py)
+  --config PATH            for train: config file in the repository, or configs/NAME.py for one of
+                           ifan_jax/configs/ (default configs/dpdd.py)
   --run_name NAME          for train: workdir BUCKET/runs/NAME (default: the VM name)
   --workdir URL            for train: the workdir itself (default from --run_name)
   --dataset NAME           copy only this TFDS dataset (for example dpdd), not the whole
@@ -128,7 +129,9 @@ if [[ $command == train || $command == up || $command == upload-data ]]; then
 fi
 data_url=$bucket/tensorflow_datasets${dataset:+/$dataset}
 if [[ $command == train || $command == up ]]; then
-  [[ -f $repo/$config ]] || die "--config $config is not a file of the repository $repo"
+  # configs/NAME.py is also the config shipped in ifan_jax/configs/, as python -m ifan_jax.train reads it.
+  [[ -f $repo/$config || ($config == configs/*.py && -f $repo/ifan_jax/$config) ]] ||
+    die "--config $config is not a file of the repository $repo (nor a config of $repo/ifan_jax/configs)"
   workdir=${workdir:-$bucket/runs/${run_name:-$name}}
 fi
 if ((DRY_RUN == 0)) && ! command -v gcloud >/dev/null; then

@@ -55,6 +55,11 @@ def ensure_built(dataset: str, data_dir: str | None, **builder_kwargs) -> tfds.c
   )
 
 
+def splits(dataset: str, data_dir: str | None) -> tuple[str, ...]:
+  """The splits `dataset` has (rendered first if it is `synthetic_dp` and missing)."""
+  return tuple(ensure_built(dataset, data_dir).info.splits)
+
+
 def check_split(builder: tfds.core.DatasetBuilder, dataset: str, split: str):
   """Raises a ValueError naming the splits `dataset` has, unless it has `split`."""
   if split not in builder.info.splits:

@@ -5,7 +5,7 @@ Adding a dataset is a builder folder `ifan_jax/data/<name>/` (a TFDS builder cla
 are its builder's own (TFDS records them in the built dataset's info); an entry adds only what
 the builder does not know: whether it is rendered rather than downloaded, whether its configs
 are names of the user's own datasets (`pairs/NAME`), how the paper's evaluation treats it, and
-the paper's scores on it.
+the paper's scores on it (the model's and the blurred input's).
 """
 
 import dataclasses
@@ -22,6 +22,7 @@ class Entry:
   generated: bool = False  # rendered on first use (no download); else built from its manual download
   rotate_for_eval: bool = False  # the reference turns its images 90 degrees counter-clockwise before the network
   paper: Mapping[str, float] | None = None  # IFAN's (N=17) scores on the test split, in the paper's precision
+  paper_input: Mapping[str, float] | None = None  # the blurred input's scores there (the paper's "Input" row)
   # Configs are names of the user's choosing (`pairs/NAME`): each is a dataset of its own, whose
   # layout (splits, views, bit depth) its builder reads off the manual dir it is built from.
   user_named: bool = False
@@ -31,7 +32,12 @@ class Entry:
 
 
 ENTRIES = (
-  Entry("dpdd", "ifan_jax.data.dpdd.dpdd_dataset_builder", paper=dict(psnr=25.37, ssim=0.789, mae=0.0394, lpips=0.217)),
+  Entry(
+    "dpdd",
+    "ifan_jax.data.dpdd.dpdd_dataset_builder",
+    paper=dict(psnr=25.37, ssim=0.789, mae=0.0394, lpips=0.217),
+    paper_input=dict(psnr=23.89, ssim=0.725, mae=0.0471, lpips=0.349),
+  ),
   Entry(
     "realdof",
     "ifan_jax.data.realdof.realdof_dataset_builder",

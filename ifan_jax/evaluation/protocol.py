@@ -1,9 +1,9 @@
 """The paper's evaluation protocol over an `EvalSource`, with per-image scores, outputs and figures.
 
 Per image: inference on the image cropped to a multiple of 8, the float output compared
-with the float ground truth (PSNR, SSIM, MAE, LPIPS from `ifan_jax.evaluation.metrics`); then the
-mean over images. Time per image excludes compilation: each new image shape is run once
-untimed first.
+with the float ground truth (PSNR, SSIM, MAE, LPIPS from `ifan_jax.evaluation.metrics`), and so is
+the blurred input (the paper's "Input" row, which makes the model's row a gain); then the mean over
+images. Time per image excludes compilation: each new image shape is run once untimed first.
 """
 
 import csv
@@ -22,17 +22,35 @@ from ifan_jax.evaluation.sources import EvalSource
 from ifan_jax.io import images
 
 METRICS = ("psnr", "ssim", "mae", "lpips")
+HIGHER_IS_BETTER = frozenset({"psnr", "ssim"})  # MAE and LPIPS are errors: lower is better
 _DIGITS = dict(psnr=2, ssim=3, mae=4, lpips=3)
+
+
+def gain(metric, model, blurred):
+  """How much better the model's score is than the blurred input's: positive is better for every
+  metric (dB for PSNR; for MAE and LPIPS the reduction of the error)."""
+  return model - blurred if metric in HIGHER_IS_BETTER else blurred - model
 
 
 @dataclasses.dataclass
 class ImageScore:
+  """One image's scores against its sharp image (None without one): the model's and the blurred input's."""
+
   name: str
   seconds: float
   psnr: float | None = None
   ssim: float | None = None
   mae: float | None = None
   lpips: float | None = None
+  input_psnr: float | None = None
+  input_ssim: float | None = None
+  input_mae: float | None = None
+  input_lpips: float | None = None
+
+  def gain(self, metric):
+    """`gain(metric, ...)` of this image, or None without ground truth."""
+    model, blurred = getattr(self, metric), getattr(self, f"input_{metric}")
+    return None if model is None else gain(metric, model, blurred)
 
 
 def _rotate(x, k):
@@ -78,9 +96,10 @@ def _score(timer, lpips, example):
   score = ImageScore(name=example["name"], seconds=seconds)
   if "sharp" in example:
     # On the device once each, not once per metric.
-    result, sharp = jax.numpy.asarray(out["result"]), jax.numpy.asarray(example["sharp"][0])
-    score.psnr, score.ssim, score.mae = (float(m(result, sharp)) for m in (metrics.psnr, metrics.ssim, metrics.mae))
-    score.lpips = float(lpips(result, sharp))
+    result, blurred, sharp = map(jax.numpy.asarray, (out["result"], example["blurred"][0], example["sharp"][0]))
+    for prefix, image in (("", result), ("input_", blurred)):
+      for name, metric in (("psnr", metrics.psnr), ("ssim", metrics.ssim), ("mae", metrics.mae), ("lpips", lpips)):
+        setattr(score, f"{prefix}{name}", float(metric(image, sharp)))
   return out, score
 
 
@@ -130,49 +149,81 @@ def evaluate(deblurrer, source: EvalSource, out_dir, *, num_figures=3, save_outp
 
 
 def summarize(scores, source: EvalSource, *, failed, complete):
-  """Means over images (None without ground truth), the device, the paper's figures if any, and
-  the images that failed."""
+  """Means over images of the model's and of the blurred input's scores (None without ground truth),
+  how many images the model made worse than their input (per metric), the device, the paper's
+  figures if any, and the images that failed."""
   scored = [s for s in scores if s.psnr is not None]
   device = jax.devices()[0]
   kind = device.device_kind if device.device_kind.lower() != device.platform else ""
+
+  def mean(key):
+    return float(np.mean([getattr(s, key) for s in scored])) if scored else None
+
+  is_test = source.split == "test"
   return {
     "dataset": source.name,
     "images": len(scores),
     "with_ground_truth": len(scored),
-    "mean": {m: float(np.mean([getattr(s, m) for s in scored])) if scored else None for m in METRICS},
+    "mean": {m: mean(m) for m in METRICS},
+    "input_mean": {m: mean(f"input_{m}") for m in METRICS},
+    "mean_gain": {m: float(np.mean([s.gain(m) for s in scored])) if scored else None for m in METRICS},
+    "worse_than_input": {m: sum(s.gain(m) < 0 for s in scored) for m in METRICS},
     "seconds_per_image": float(np.mean([s.seconds for s in scores])) if scores else None,
     "device": f"{device.platform} {kind}".strip(),
-    "paper": source.paper if source.split == "test" else None,
+    "paper": source.paper if is_test else None,
+    "paper_input": source.paper_input if is_test else None,
     "failed": list(failed),
     "complete": complete,
   }
 
 
+CSV_COLUMNS = ("name", *METRICS, *(f"input_{m}" for m in METRICS), *(f"{m}_gain" for m in METRICS), "seconds")
+
+
 def write_csv(scores, path):
+  """One row per image: the model's scores, the blurred input's, the gains (`gain`) and the seconds."""
+
+  def cell(value):
+    return "" if value is None else f"{value:.6f}"
+
   with open(path, "w", newline="") as f:
     writer = csv.writer(f)
-    writer.writerow(["name", *METRICS, "seconds"])
+    writer.writerow(CSV_COLUMNS)
     for s in scores:
       writer.writerow(
-        [s.name, *("" if getattr(s, m) is None else f"{getattr(s, m):.6f}" for m in METRICS), f"{s.seconds:.4f}"]
+        [
+          s.name,
+          *(cell(getattr(s, m)) for m in METRICS),
+          *(cell(getattr(s, f"input_{m}")) for m in METRICS),
+          *(cell(s.gain(m)) for m in METRICS),
+          f"{s.seconds:.4f}",
+        ]
       )
 
 
 def format_table(summary, label="ifan_jax"):
-  """The summary as a Markdown table in the paper's precision, with the paper's row when known."""
+  """The summary as a Markdown table in the paper's precision: the blurred input's row above the
+  model's, the paper's two rows when known, and how many images the model made worse."""
 
-  def row(name, values, seconds):
+  def row(name, values, seconds="-"):
     cells = ["-" if values.get(m) is None else f"{values[m]:.{_DIGITS[m]}f}" for m in METRICS]
     return f"| {name} | {' | '.join(cells)} | {seconds} |"
 
   seconds = summary["seconds_per_image"]
+  header = " | ".join(f"{m.upper()} {'↑' if m in HIGHER_IS_BETTER else '↓'}" for m in METRICS)
   lines = [
     f"{summary['dataset']}: {summary['images']} images ({summary['with_ground_truth']} with ground "
     f"truth) on {summary['device']}",
-    "| Model | PSNR ↑ | SSIM ↑ | MAE ↓ | LPIPS ↓ | s/image |",
+    f"| Model | {header} | s/image |",
     "|---|---|---|---|---|---|",
+    row("Input", summary["input_mean"]),
     row(label, summary["mean"], "-" if seconds is None else f"{seconds:.3f}"),
   ]
+  if summary["paper_input"]:
+    lines.append(row("Input (paper)", summary["paper_input"]))
   if summary["paper"]:
-    lines.append(row("IFAN (paper)", summary["paper"], "-"))
+    lines.append(row("IFAN (paper)", summary["paper"]))
+  if summary["with_ground_truth"]:
+    worse = ", ".join(f"{m.upper()} {n}" for m, n in summary["worse_than_input"].items())
+    lines.append(f"Images the model made worse than its input, of {summary['with_ground_truth']}: {worse}")
   return "\n".join(lines)

@@ -30,6 +30,7 @@ class EvalSource:
   rotate: bool  # rotate 90 degrees counter-clockwise before the network and back after
   examples: Callable[[], Iterator[dict]]
   paper: Mapping[str, float] | None = None  # IFAN's published scores on this test set, if any
+  paper_input: Mapping[str, float] | None = None  # the published scores of its blurred inputs, if any
 
 
 def open_source(dataset: str, *, data_dir=None, split="test", limit=None, max_pixels=images.MAX_PIXELS) -> EvalSource:
@@ -52,6 +53,7 @@ def open_source(dataset: str, *, data_dir=None, split="test", limit=None, max_pi
     bit_depth=16 if builder.info.features["blurred"].np_dtype == np.uint16 else 8,
     rotate=entry.rotate_for_eval,
     paper=entry.paper,
+    paper_input=entry.paper_input,
     examples=lambda: pipeline.eval_iterator(dataset=dataset, data_dir=data_dir, split=split, limit=limit),
   )
 

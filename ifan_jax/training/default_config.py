@@ -1,6 +1,6 @@
 """Every knob of `python -m ifan_jax.train`, each with what it does: `default_config()`.
 
-Defaults are the reference recipe on DPDD (8-bit, single image). The files in `configs/` start
+Defaults are the reference recipe on DPDD (8-bit, single image). The files in `ifan_jax/configs/` start
 from it and change a few values; override any field from the command line, e.g.
 `--config.batch_size=16`. A field that does not exist is an error.
 """
@@ -35,7 +35,9 @@ def default_config():
   config.train_split = "train"
   # Validation: eval_split of eval_dataset; None means `dataset` (a mixture's first member).
   config.eval_dataset = config_dict.placeholder(str)
-  config.eval_split = "validation"
+  # None: "validation" if the dataset has it, else "test", else the run trains without validation
+  # (the log and final_metrics.json's validation_split say which). A split named here must exist.
+  config.eval_split = config_dict.placeholder(str)
   config.eval_limit = config_dict.placeholder(int)  # Validate on the first N images only; None = all.
   config.crop_size = 256  # Side of the random training crops (a multiple of 8).
   config.batch_size = 8  # Global batch over all devices and hosts.

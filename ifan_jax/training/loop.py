@@ -132,16 +132,41 @@ def eval_dataset(config) -> str:
   return config.eval_dataset or mixture.first(config.dataset)
 
 
-def _check_eval_split(config, datasets):
+# The splits validated on when config.eval_split is None: the first the dataset has.
+EVAL_SPLIT_FALLBACKS = ("validation", "test")
+
+
+def choose_eval_split(config, datasets) -> str | None:
+  """The split validated on: `config.eval_split` if given (it must exist), else the first of
+  `EVAL_SPLIT_FALLBACKS` that the dataset has, else None (training without validation). Logged."""
+  dataset = eval_dataset(config)
+  if config.eval_split is not None:
+    return config.eval_split
+  held = datasets.splits(dataset, config.data_dir)
+  for split in EVAL_SPLIT_FALLBACKS:
+    if split in held:
+      if split != EVAL_SPLIT_FALLBACKS[0]:
+        logging.warning("Dataset %r has no %r split: validating on %r.", dataset, EVAL_SPLIT_FALLBACKS[0], split)
+      else:
+        logging.info("Validating on %r of %r.", split, dataset)
+      return split
+  logging.warning(
+    "Dataset %r has neither of %s (it has %s): training without validation.",
+    dataset,
+    " nor ".join(map(repr, EVAL_SPLIT_FALLBACKS)),
+    ", ".join(held),
+  )
+  return None
+
+
+def _check_eval_split(config, split, datasets):
   """Reads the first validation image: a misspelt `eval_split` fails now, not at the first validation."""
   dataset = eval_dataset(config)
-  images = datasets.eval_iterator(dataset=dataset, data_dir=config.data_dir, split=config.eval_split, limit=1)
+  images = datasets.eval_iterator(dataset=dataset, data_dir=config.data_dir, split=split, limit=1)
   try:
     next(iter(images))
   except StopIteration:
-    raise ValueError(
-      f"config.eval_split={config.eval_split!r} of dataset {dataset!r} holds no image to validate on."
-    ) from None
+    raise ValueError(f"Split {split!r} of dataset {dataset!r} holds no image to validate on.") from None
   except Exception as error:
     error.add_note(f"(Checked before training: config.eval_split={config.eval_split!r}.)")
     raise
@@ -183,7 +208,8 @@ def train_and_evaluate(config, workdir, *, datasets=None, overrides=()) -> dict 
   `datasets` provides `train_iterator` and `eval_iterator` as `ifan_jax.data.pipeline`
   does (the default; it builds `synthetic_dp` on first use). Before the first step it
   checks the config, that the workdir is writable and not in use by another run, that
-  both splits exist and the datasets have what the training needs, and that a checkpoint
+  the training split exists, which split validates (`choose_eval_split`: a named one must exist),
+  that the datasets have what the training needs, and that a checkpoint
   to resume from (or `config.init_from`) fits the config. `overrides`: the config keys the
   command line gave, which `init_from` leaves as they are (`ifan_jax.training.init_from`).
   Returns the final validation metrics, or None if SIGTERM stopped the run early (after
@@ -214,7 +240,9 @@ class _Run:
     self.config, self.workdir, self.datasets, self.checkpoints = config, workdir, datasets, checkpoints
     self.is_chief = jax.process_index() == 0
     self.model_config = step_lib.model_config(config)
-    _check_eval_split(config, datasets)
+    self.eval_split = choose_eval_split(config, datasets)
+    if self.eval_split is not None:
+      _check_eval_split(config, self.eval_split, datasets)
     self.train_iter = datasets.train_iterator(
       dataset=config.dataset,
       data_dir=config.data_dir,
@@ -280,7 +308,7 @@ class _Run:
         bar.update()
         preempted = stop.requested(self.step)
         last = self.step == config.total_steps
-        evaluate = (self.step % config.eval_every_steps == 0 or last) and not preempted
+        evaluate = (self.step % config.eval_every_steps == 0 or last) and not preempted and self.eval_split is not None
         save = self.step % config.checkpoint_every_steps == 0 or last or preempted
         if self.step % config.log_every_steps == 0 or evaluate or save:
           # Before any validation or save: a non-finite step stops the run here.
@@ -344,34 +372,47 @@ class _Run:
   def _validate(self, params):
     config = self.config
     images = self.datasets.eval_iterator(
-      dataset=eval_dataset(config), data_dir=config.data_dir, split=config.eval_split, limit=config.eval_limit
+      dataset=eval_dataset(config), data_dir=config.data_dir, split=self.eval_split, limit=config.eval_limit
     )
     return validation.validate(
       params["network"], images, self.model_config, num_image_summaries=config.num_image_summaries
     )
 
   def finish(self) -> dict:
-    """Writes `final_metrics.json` (validating first if this start trained no step) and prints the PSNRs."""
+    """Writes `final_metrics.json` (validating first if this start trained no step) and prints the PSNRs.
+
+    Its `validation_split` names the split validated on, or is None when the dataset had none to
+    validate on: then it holds only the step.
+    """
+    if self.eval_split is None:
+      final = {"step": self.step, "validation_split": None}
+      message = f"Trained {self.step} steps without validation: {eval_dataset(self.config)!r} has no split for it."
+    else:
+      final = self._final_validation()
+      message = (
+        f"Validation PSNR after {self.step} steps ({final['num_images']} images of {eval_dataset(self.config)} "
+        f"{self.eval_split}): blurred input {final['input_psnr']:.2f} dB, model "
+        f"{final['model_psnr']:.2f} dB ({final['gain']:+.2f} dB); worst image {final['worst_image']} "
+        f"({final['worst_gain']:+.2f} dB)."
+      )
+    if self.is_chief:
+      (self.workdir / FINAL_METRICS_FILE).write_text(json.dumps(summaries.strict_json(final), indent=2))
+      print(message)
+    return final
+
+  def _final_validation(self) -> dict:
     if self.eval_metrics is None:  # The workdir already held a finished run.
       self.eval_metrics, _ = self._validate(step_lib.unreplicate(self.replicated).inference_params)
     metrics = self.eval_metrics
-    final = {
+    return {
       "step": self.step,
+      "validation_split": self.eval_split,
       "input_psnr": metrics["input_psnr"],
       "model_psnr": metrics["psnr"],
       "gain": metrics["psnr"] - metrics["input_psnr"],
       "best_psnr": max(self.best_psnr, metrics["psnr"]),
       **{k: v for k, v in metrics.items() if k not in ("psnr", "input_psnr")},
     }
-    if self.is_chief:
-      (self.workdir / FINAL_METRICS_FILE).write_text(json.dumps(summaries.strict_json(final), indent=2))
-      print(
-        f"Validation PSNR after {self.step} steps ({final['num_images']} images of {eval_dataset(self.config)} "
-        f"{self.config.eval_split}): blurred input {final['input_psnr']:.2f} dB, model "
-        f"{final['model_psnr']:.2f} dB ({final['gain']:+.2f} dB); worst image {final['worst_image']} "
-        f"({final['worst_gain']:+.2f} dB)."
-      )
-    return final
 
   def close(self):
     self.writer.close()

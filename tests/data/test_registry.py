@@ -18,6 +18,8 @@ def test_each_entry_is_a_registered_tfds_builder_of_its_name(entry, tmp_path):
   assert entry.generated or builder.MANUAL_DOWNLOAD_INSTRUCTIONS.strip()
   # Only the datasets the paper reports on carry its numbers, and a score for every metric.
   assert entry.paper is None or set(entry.paper) == {"psnr", "ssim", "mae", "lpips"}
+  # The paper's Input row sits beside its model row, for the same metrics.
+  assert entry.paper_input is None or (entry.paper and set(entry.paper_input) == set(entry.paper))
 
 
 def test_every_folder_dataset_has_dummy_data_for_its_tests():

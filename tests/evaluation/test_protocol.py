@@ -8,6 +8,7 @@ import os
 import cv2
 import numpy as np
 import pytest
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from ifan_jax import Deblurrer
 from ifan_jax.data import pipeline, registry
@@ -56,6 +57,8 @@ def test_eval_cli_writes_scores_that_the_metrics_module_reproduces(synthetic_dir
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "| Model | PSNR ↑ | SSIM ↑ | MAE ↓ | LPIPS ↓ | s/image |" in proc.stdout
   assert "synthetic_dp/tiny test: 4 images (4 with ground truth) on cpu" in proc.stdout
+  table = [line for line in proc.stdout.splitlines() if line.startswith("| ")]
+  assert table[1].startswith("| Input | ") and table[2].startswith("| tiny | "), table
 
   rows = _read_csv(out / "per_image.csv")
   assert [r["name"] for r in rows] == [f"test_{i:05d}" for i in range(4)]
@@ -73,8 +76,19 @@ def test_eval_cli_writes_scores_that_the_metrics_module_reproduces(synthetic_dir
       mae=metrics.mae(result, sharp),
       lpips=lpips(result, sharp),
     )
+    blurred = example["blurred"][0].astype(np.float64)
+    expected_input = dict(
+      psnr=peak_signal_noise_ratio(sharp.astype(np.float64), blurred, data_range=1),
+      ssim=structural_similarity(sharp.astype(np.float64), blurred, data_range=1, channel_axis=-1),
+      mae=np.mean(np.abs(blurred - sharp)),
+      lpips=lpips(example["blurred"][0], sharp),
+    )
     for name, value in expected.items():
       assert abs(float(row[name]) - float(value)) < 1e-5, (row["name"], name)
+      assert abs(float(row[f"input_{name}"]) - float(expected_input[name])) < 1e-4, (row["name"], name)
+      sign = 1 if name in ("psnr", "ssim") else -1
+      gain = sign * (float(row[name]) - float(row[f"input_{name}"]))
+      assert abs(float(row[f"{name}_gain"]) - gain) < 2e-6, (row["name"], name)
     assert float(row["seconds"]) > 0
     saved = cv2.imread(str(out / "outputs" / f"{row['name']}.png"))[..., ::-1]
     np.testing.assert_array_equal(saved, images.quantize(result, 8))
@@ -83,7 +97,13 @@ def test_eval_cli_writes_scores_that_the_metrics_module_reproduces(synthetic_dir
   assert summary["images"] == summary["with_ground_truth"] == 4
   for name in protocol.METRICS:
     assert abs(summary["mean"][name] - np.mean([float(r[name]) for r in rows])) < 1e-5
-  assert summary["device"] == "cpu" and summary["paper"] is None
+    assert abs(summary["input_mean"][name] - np.mean([float(r[f"input_{name}"]) for r in rows])) < 1e-5
+    assert summary["worse_than_input"][name] == sum(float(r[f"{name}_gain"]) < 0 for r in rows)
+  input_row = "| Input | {psnr:.2f} | {ssim:.3f} | {mae:.4f} | {lpips:.3f} | - |".format(**summary["input_mean"])
+  assert input_row in proc.stdout
+  worse = summary["worse_than_input"]
+  assert f"made worse than its input, of 4: PSNR {worse['psnr']}, SSIM {worse['ssim']}," in proc.stdout
+  assert summary["device"] == "cpu" and summary["paper"] is None and summary["paper_input"] is None
   assert summary["failed"] == [] and summary["complete"]
 
 
@@ -117,11 +137,15 @@ def test_folder_without_ground_truth_gives_outputs_only(tiny_model_dir, tmp_path
   _write_folder(tmp_path / "CUHK", ["x", "y", "z"], with_target=False, bit_depth=8)
   source = sources.open_source(f"folder:{tmp_path / 'CUHK'}", limit=2)
   scores, summary = protocol.evaluate(Deblurrer.from_checkpoint(tiny_model_dir), source, tmp_path / "out")
-  assert [s.name for s in scores] == ["x", "y"] and scores[0].psnr is None
+  assert [s.name for s in scores] == ["x", "y"] and scores[0].psnr is None and scores[0].input_psnr is None
   assert summary["with_ground_truth"] == 0 and summary["mean"]["psnr"] is None
-  assert "| ifan_jax | - | - | - | - |" in protocol.format_table(summary)
+  assert summary["input_mean"]["psnr"] is None and summary["worse_than_input"]["psnr"] == 0
+  table = protocol.format_table(summary)
+  assert "| Input | - | - | - | - |" in table and "| ifan_jax | - | - | - | - |" in table
+  assert "made worse" not in table
   with open(tmp_path / "out" / "per_image.csv") as f:
-    assert next(csv.DictReader(f))["psnr"] == ""
+    row = next(csv.DictReader(f))
+  assert row["psnr"] == row["input_psnr"] == row["psnr_gain"] == ""
 
 
 def test_folder_images_that_fail_are_reported_skipped_and_recorded(tiny_model_dir, tmp_path):
@@ -224,19 +248,42 @@ def test_rotation_is_counter_clockwise_and_undone(tiny_model_dir):
   np.testing.assert_array_equal(out["disparity"], np.rot90(turned["disparity"], -1))
 
 
-def test_table_shows_the_paper_row_for_the_dpdd_test_set():
+def test_table_shows_the_input_row_and_the_paper_rows_for_the_dpdd_test_set():
   summary = {
     "dataset": "dpdd test",
     "images": 76,
     "with_ground_truth": 76,
     "device": "gpu NVIDIA H100",
     "mean": dict(psnr=25.371, ssim=0.7891, mae=0.03941, lpips=0.2172),
+    "input_mean": dict(psnr=23.8904, ssim=0.72512, mae=0.047104, lpips=0.3491),
+    "worse_than_input": dict(psnr=2, ssim=1, mae=3, lpips=0),
     "seconds_per_image": 0.1234,
     "paper": registry.entry("dpdd").paper,
+    "paper_input": registry.entry("dpdd").paper_input,
   }
   table = protocol.format_table(summary, label="IFAN.pytorch").splitlines()
-  assert table[3] == "| IFAN.pytorch | 25.37 | 0.789 | 0.0394 | 0.217 | 0.123 |"
-  assert table[4] == "| IFAN (paper) | 25.37 | 0.789 | 0.0394 | 0.217 | - |"
+  assert table[3] == "| Input | 23.89 | 0.725 | 0.0471 | 0.349 | - |"
+  assert table[4] == "| IFAN.pytorch | 25.37 | 0.789 | 0.0394 | 0.217 | 0.123 |"
+  assert table[5] == "| Input (paper) | 23.89 | 0.725 | 0.0471 | 0.349 | - |"
+  assert table[6] == "| IFAN (paper) | 25.37 | 0.789 | 0.0394 | 0.217 | - |"
+  assert table[7] == "Images the model made worse than its input, of 76: PSNR 2, SSIM 1, MAE 3, LPIPS 0"
+
+
+def test_the_paper_rows_come_with_the_test_split_only(tmp_path):
+  source = sources.EvalSource(
+    name="dpdd validation",
+    split="validation",
+    count=0,
+    bit_depth=8,
+    rotate=False,
+    examples=lambda: iter(()),
+    paper=registry.entry("dpdd").paper,
+    paper_input=registry.entry("dpdd").paper_input,
+  )
+  summary = protocol.summarize([], source, failed=[], complete=True)
+  assert summary["paper"] is summary["paper_input"] is None
+  summary = protocol.summarize([], dataclasses.replace(source, split="test"), failed=[], complete=True)
+  assert summary["paper_input"] == dict(psnr=23.89, ssim=0.725, mae=0.0471, lpips=0.349)
 
 
 def test_unknown_datasets_and_folders_are_reported(tmp_path):

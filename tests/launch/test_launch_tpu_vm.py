@@ -14,11 +14,11 @@ WHERE = ("--zone", "us-central2-b", "--project", "my-project")
 
 @pytest.fixture
 def tpu_repo(repo, tmp_path):
-  """A committed repository holding the launch scripts and one config."""
+  """A committed repository holding the launch scripts and one config, where the package ships them."""
   copy = tmp_path / "repo"
   shutil.copytree(repo / "launch", copy / "launch")
-  (copy / "configs").mkdir()
-  (copy / "configs" / "dpdd.py").write_text('"""A config."""\n')
+  (copy / "ifan_jax" / "configs").mkdir(parents=True)
+  (copy / "ifan_jax" / "configs" / "dpdd.py").write_text('"""A config."""\n')
   git = ["git", "-C", str(copy), "-c", "user.name=test", "-c", "user.email=test@example.com"]
   subprocess.run([*git, "init", "-q"], check=True)
   subprocess.run([*git, "add", "."], check=True)
@@ -179,7 +179,7 @@ def test_create_makes_a_missing_vm(tpu_repo, run_script, launch_env):
 
 
 def test_setup_ships_the_committed_tree(tpu_repo, run_script, launch_env, tmp_path):
-  (tpu_repo / "configs" / "dpdd.py").write_text("changed but not committed\n")
+  (tpu_repo / "ifan_jax" / "configs" / "dpdd.py").write_text("changed but not committed\n")
   env = dict(launch_env, TMPDIR=str(tmp_path))
   result = run_script(tpu_repo / "launch/tpu_vm.sh", "setup", *WHERE, env=env)
   assert result.returncode == 0, result.stderr
@@ -187,8 +187,8 @@ def test_setup_ships_the_committed_tree(tpu_repo, run_script, launch_env, tmp_pa
   scp, ssh = _gcloud_calls(launch_env)
   assert scp[3] == "scp" and ssh[3] == "ssh"
   with tarfile.open(scp[4]) as archive:
-    assert {"configs/dpdd.py", "launch/tpu_vm.sh", "launch/common.sh"} <= set(archive.getnames())
-    assert archive.extractfile("configs/dpdd.py").read() == b'"""A config."""\n'
+    assert {"ifan_jax/configs/dpdd.py", "launch/tpu_vm.sh", "launch/common.sh"} <= set(archive.getnames())
+    assert archive.extractfile("ifan_jax/configs/dpdd.py").read() == b'"""A config."""\n'
 
 
 def test_stop_start_delete_logs_and_upload(tpu_repo, run_script, tmp_path):

@@ -82,11 +82,15 @@ class FakeDatasets:
   """
 
   def __init__(self, *, eval_images=2, eval_size=(40, 48), splits=("train", "validation"), **injections):
-    self.eval_images, self.eval_size, self.splits, self.injections = eval_images, eval_size, splits, injections
+    self.eval_images, self.eval_size, self.splits_held, self.injections = eval_images, eval_size, splits, injections
 
   def _check_split(self, dataset, split):
-    if split not in self.splits:
-      raise ValueError(f"dataset {dataset!r} has no split {split!r}; it has {', '.join(self.splits)}.")
+    if split not in self.splits_held:
+      raise ValueError(f"dataset {dataset!r} has no split {split!r}; it has {', '.join(self.splits_held)}.")
+
+  def splits(self, dataset, data_dir):
+    del dataset, data_dir
+    return tuple(self.splits_held)
 
   def train_iterator(
     self, *, dataset, data_dir, split, crop_size, batch_size, seed, num_workers, in_memory, augment, views_for

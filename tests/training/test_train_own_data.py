@@ -11,7 +11,7 @@ import orbax.checkpoint as ocp
 import pytest
 
 from ifan_jax.models import IFANConfig, IFANWithReblur
-from ifan_jax.saved_models import any_model, torch_weights
+from ifan_jax.saved_models import any_model, run_dir, torch_weights
 from ifan_jax.training import init_from, loop
 from tests.conftest import GOLDEN, REPO, run_command
 from tests.data.test_data_own_photos import build_pairs, write_pairs
@@ -32,10 +32,13 @@ def _meta(workdir):
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
-  """A data_dir with `pairs/plain` (no views) and `pairs/dual` (with views), 32x40 images."""
+  """A data_dir with `pairs/plain` (no views) and `pairs/dual` (with views), 32x40 images, and two
+  without views with fewer splits: `pairs/traintest` (train and test) and `pairs/trainonly`."""
   tmp = tmp_path_factory.mktemp("photos")
   for name, views in (("plain", False), ("dual", True)):
     build_pairs(write_pairs(tmp / name, views=views, scenes=2), name, tmp / "tfds")
+  for name, splits in (("traintest", ("train", "test")), ("trainonly", ("train",))):
+    build_pairs(write_pairs(tmp / name, scenes=2, splits=splits), name, tmp / "tfds")
   return str(tmp / "tfds")
 
 
@@ -47,6 +50,7 @@ def test_pairs_without_views_train_end_to_end_and_resume_exactly(photos, tmp_pat
   config = dict(dataset="pairs/plain", use_disparity_loss=False)
   final = loop.train_and_evaluate(_own(photos, **config), tmp_path / "straight")
   assert final["step"] == 4 and final["num_images"] == 2 and np.isfinite(final["model_psnr"])
+  assert final["validation_split"] == "validation"
   lines = [json.loads(line) for line in (tmp_path / "straight/metrics.jsonl").read_text().splitlines()]
   assert "loss/disparity" not in lines[0] and "loss/reblur" in lines[0]
   loop.train_and_evaluate(_own(photos, **config, total_steps=2), tmp_path / "resumed")
@@ -70,6 +74,56 @@ def test_views_needed_but_missing_fail_before_the_first_step_naming_dataset_and_
   with pytest.raises(ValueError, match=r"'pairs/plain' has no dual-pixel views .*model.dual_pixel=True"):
     loop.train_and_evaluate(dual, tmp_path)
   assert not list((tmp_path / "checkpoints").iterdir()) and not (tmp_path / "train_config.json").exists()
+
+
+def _final_metrics(workdir):
+  return json.loads((workdir / run_dir.FINAL_METRICS_FILE).read_text())
+
+
+def test_a_dataset_without_validation_validates_on_test_and_says_so(photos, tmp_path, caplog):
+  config = _own(photos, dataset="pairs/traintest", use_disparity_loss=False, total_steps=2)
+  final = loop.train_and_evaluate(config, tmp_path)
+  assert final["validation_split"] == "test" and final["num_images"] == 2 and np.isfinite(final["model_psnr"])
+  assert _final_metrics(tmp_path) == pytest.approx(final)
+  assert "Dataset 'pairs/traintest' has no 'validation' split: validating on 'test'." in caplog.text
+  assert [p.name for p in (tmp_path / "best").iterdir()] == ["2"]
+
+
+def test_a_dataset_with_neither_validation_nor_test_trains_without_validation(photos, tmp_path, caplog):
+  config = _own(photos, dataset="pairs/trainonly", use_disparity_loss=False, total_steps=2)
+  final = loop.train_and_evaluate(config, tmp_path)
+  assert final == _final_metrics(tmp_path) == {"step": 2, "validation_split": None}
+  assert "Dataset 'pairs/trainonly' has neither of 'validation' nor 'test' (it has train)" in caplog.text
+  assert "training without validation" in caplog.text
+  rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  assert [row["step"] for row in rows] == [1, 2] and not any(k.startswith("eval/") for row in rows for k in row)
+  assert _meta(tmp_path)["step"] == 2 and not list((tmp_path / "best").iterdir())
+
+
+def test_an_eval_split_the_dataset_lacks_stays_an_error(photos, tmp_path):
+  config = _own(photos, dataset="pairs/traintest", use_disparity_loss=False, eval_split="validation")
+  with pytest.raises(ValueError, match="dataset 'pairs/traintest' has no split 'validation'; it has train, test."):
+    loop.train_and_evaluate(config, tmp_path)
+  assert not (tmp_path / "train_config.json").exists()
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_the_pairs_config_trains_on_train_and_test_only_from_the_command_line(photos, tmp_path, relative):
+  cwd = tmp_path if relative else REPO
+  data_dir, workdir = (os.path.relpath(p, cwd) if relative else p for p in (photos, tmp_path / "run"))
+  tiny = ["--config.model.channels=4", "--config.model.iterations=2", "--config.model.res_num=1"]
+  tiny += ["--config.model.reblur_iterations=2", "--config.crop_size=16", "--config.batch_size=2"]
+  tiny += ["--config.total_steps=2", "--config.eval_every_steps=2", "--config.num_image_summaries=0"]
+  proc = run_command(
+    "ifan_jax.train",
+    ["--config", "configs/pairs.py", "--workdir", workdir]
+    + ["--config.dataset=pairs/traintest", f"--config.data_dir={data_dir}", *tiny],
+    cwd=cwd,
+  )
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert "Dataset 'pairs/traintest' has no 'validation' split: validating on 'test'." in proc.stderr
+  assert "Validation PSNR after 2 steps (2 images of pairs/traintest test)" in proc.stdout
+  assert _final_metrics(tmp_path / "run")["validation_split"] == "test"
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,11 @@ From a folder of photos to a trained model (NAME, here my_photos, is yours to ch
   python -m ifan_jax.eval --checkpoint runs/my_photos --dataset pairs/my_photos --split test
   python -m ifan_jax.deblur more_photos/ --checkpoint runs/my_photos --out deblurred/
 
-Without a validation/ folder, validate on another split or dataset (--config.eval_split=test, or
---config.eval_dataset=dpdd). Photos with left/ and right/ view folders can keep the disparity loss:
---config.use_disparity_loss=true. Every knob, with what it does: ifan_jax/training/default_config.py.
+Without a validation/ folder, validation runs on test/ (the log and final_metrics.json's validation_split
+say so), and without either the run trains without validation; --config.eval_split=NAME or
+--config.eval_dataset=dpdd choose another split or dataset. Photos with left/ and right/ view folders
+can keep the disparity loss: --config.use_disparity_loss=true. Every knob, with what it does:
+ifan_jax/training/default_config.py.
 """
 
 from ifan_jax.training.default_config import default_config
