@@ -69,6 +69,21 @@ def predict(deblurrer, example, *, rotate=False):
   return {k: np.ascontiguousarray(_rotate(v, -int(rotate))) for k, v in out.items()}
 
 
+def scores_against_sharp(result, blurred, sharp, measures) -> dict[str, float]:
+  """`{name: ..., "input_" + name: ...}`: each metric of `measures` (name -> function of two images) of
+  the model's `result` and of the `blurred` input against `sharp`, all `[H, W, 3]` in [0, 1].
+
+  Evaluation and validation during training both score through here.
+  """
+  # On the device once each, not once per metric.
+  result, blurred, sharp = map(jax.numpy.asarray, (result, blurred, sharp))
+  return {
+    f"{prefix}{name}": float(metric(image, sharp))
+    for prefix, image in (("", result), ("input_", blurred))
+    for name, metric in measures.items()
+  }
+
+
 class _Timer:
   """Times `predict`, running every new input shape once untimed so compilation is excluded."""
 
@@ -95,11 +110,9 @@ def _score(timer, lpips, example):
   out, seconds = timer(example)
   score = ImageScore(name=example["name"], seconds=seconds)
   if "sharp" in example:
-    # On the device once each, not once per metric.
-    result, blurred, sharp = map(jax.numpy.asarray, (out["result"], example["blurred"][0], example["sharp"][0]))
-    for prefix, image in (("", result), ("input_", blurred)):
-      for name, metric in (("psnr", metrics.psnr), ("ssim", metrics.ssim), ("mae", metrics.mae), ("lpips", lpips)):
-        setattr(score, f"{prefix}{name}", float(metric(image, sharp)))
+    measures = {"psnr": metrics.psnr, "ssim": metrics.ssim, "mae": metrics.mae, "lpips": lpips}
+    scores = scores_against_sharp(out["result"], example["blurred"][0], example["sharp"][0], measures)
+    score = dataclasses.replace(score, **scores)
   return out, score
 
 

@@ -4,7 +4,6 @@ Every process evaluates every image (the split is small), so all hosts agree on 
 checkpoint without communicating.
 """
 
-import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
@@ -38,17 +37,8 @@ def validate(network_params, images, config: IFANConfig, *, num_image_summaries:
       without_blur.append(name)
       continue
     outputs = protocol.predict(deblurrer, image)
-    # On the device once each, not once per metric.
-    result_on_device, blurred_on_device, sharp_on_device = map(jnp.asarray, (outputs["result"], blurred, sharp))
-    scores.append(
-      {
-        "name": name,
-        "psnr": float(metrics.psnr(result_on_device, sharp_on_device)),
-        "ssim": float(metrics.ssim(result_on_device, sharp_on_device)),
-        "input_psnr": float(metrics.psnr(blurred_on_device, sharp_on_device)),
-        "input_ssim": float(metrics.ssim(blurred_on_device, sharp_on_device)),
-      }
-    )
+    measures = {"psnr": metrics.psnr, "ssim": metrics.ssim}
+    scores.append({"name": name, **protocol.scores_against_sharp(outputs["result"], blurred, sharp, measures)})
     if len(scores) <= num_image_summaries:
       at = f"eval/{len(scores) - 1}"
       summaries.update(
