@@ -38,16 +38,16 @@ class _RecentShapes:
   def __len__(self) -> int:
     return len(self._compiled)
 
-  def __call__(self, variables, *inputs):
-    key = tuple(None if x is None else x.shape for x in inputs)
+  def __call__(self, variables, image, *, left=None, right=None):
+    key = tuple(None if x is None else x.shape for x in (image, left, right))
     compiled = self._compiled.pop(key, None)
     if compiled is None:
-      compiled = self._jitted.lower(variables, *inputs).compile()
+      compiled = self._jitted.lower(variables, image, left=left, right=right).compile()
     self._compiled[key] = compiled
     if len(self._compiled) > self._limit:
       self._compiled.popitem(last=False)
       jax.clear_caches()
-    return compiled(variables, *inputs)
+    return compiled(variables, image, left=left, right=right)
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int = SIZE_MULTIPLE) -> np.ndarray:

@@ -213,9 +213,9 @@ class _CountingLowerings:
   def __init__(self, jitted):
     self.jitted, self.shapes = jitted, []
 
-  def lower(self, variables, image, *views):
+  def lower(self, variables, image, **views):
     self.shapes.append(image.shape)
-    return self.jitted.lower(variables, image, *views)
+    return self.jitted.lower(variables, image, **views)
 
 
 def test_a_shape_compiles_once_and_requests_queue_on_one_thread(client, monkeypatch):
