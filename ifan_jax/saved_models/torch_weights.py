@@ -139,7 +139,10 @@ def _iterations(out_channels, channels, filter_size, what):
   try:
     return FilterLayout.from_total(out_channels, channels, filter_size, what=what).iterations
   except ValueError as e:
-    raise CheckpointMismatch(f"{e}: wrong --filter_size?") from None
+    raise CheckpointMismatch(
+      f"{e}: a checkpoint with another IAC filter size? Give it to `python -m ifan_jax.convert SRC DST "
+      f"--filter_size K` (official checkpoints have {OFFICIAL.filter_size}) and use the converted model."
+    ) from None
 
 
 def convert_part(tensors: Mapping[str, np.ndarray], expected: Mapping[str, tuple], what: str):

@@ -114,7 +114,8 @@ def test_bad_state_dicts_list_the_offending_keys(golden_dir, tmp_path, edit, mes
 
 
 def test_wrong_filter_size_is_explained(golden_dir):
-  with pytest.raises(torch_weights.CheckpointMismatch, match="wrong --filter_size"):
+  message = "another IAC filter size.*ifan_jax.convert SRC DST --filter_size K"
+  with pytest.raises(torch_weights.CheckpointMismatch, match=message):
     torch_weights.convert_state_dict(_small_state(golden_dir), filter_size=7)
 
 
