@@ -5,10 +5,13 @@ loss, a detached gradient or a learning rate that stays 0 passes them all, and f
 """
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 
 from ifan_jax.training import loop
+from tests.conftest import REPO
 from tests.training.conftest import tiny_config
 from tests.training.fake_data import FakeDatasets, example
 
@@ -52,3 +55,13 @@ def test_sixty_steps_lower_the_training_loss_and_raise_the_validation_psnr(tmp_p
   assert final["num_images"] == 4
   assert final["gain"] > MIN_GAIN_DB, final
   assert final["worst_gain"] > MIN_WORST_GAIN_DB, final
+  # CI's check of the main job reads the keys this run wrote (its bars are lower than these).
+  checked = subprocess.run(
+    [sys.executable, str(REPO / ".ci" / "check_main_job.py"), "final_metrics.json"],
+    cwd=tmp_path,
+    capture_output=True,
+    text=True,
+    timeout=60,
+    check=False,
+  )
+  assert checked.returncode == 0, checked.stderr
