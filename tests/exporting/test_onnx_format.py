@@ -48,8 +48,9 @@ def test_onnxruntime_matches_the_deblurrer_at_two_sizes(exported, tiny_model_dir
     image = np.random.default_rng(h).random((h, w, 3), np.float32)
     result, disparity = exported.run(None, {"image": image[None]})
     expected = deblurrer.predict(image)
-    np.testing.assert_allclose(result[0], expected["result"], atol=1e-4, rtol=0)
-    np.testing.assert_allclose(disparity[0, ..., 0], expected["disparity"], atol=1e-4, rtol=0)
+    # Measured: at most 2.4e-7 on the result and 5.6e-9 on the disparity (onnxruntime's own kernels).
+    np.testing.assert_allclose(result[0], expected["result"], atol=2e-6, rtol=0)
+    np.testing.assert_allclose(disparity[0, ..., 0], expected["disparity"], atol=5e-8, rtol=0)
 
 
 @pytest.mark.parametrize(

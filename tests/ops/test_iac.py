@@ -32,7 +32,8 @@ def test_matches_golden(golden_dir, impl, mode):
     out = ops.iac(
       data[f"{tag}_features"], data[f"{tag}_filters"], iterations=n, filter_size=k, impl=impl, **MODES[mode]
     )
-    np.testing.assert_allclose(out, data[f"{tag}_{mode}"], atol=1e-5, err_msg=tag)
+    # Measured: at most 4.8e-7 (compat) and 9.5e-7 (corrected), both implementations.
+    np.testing.assert_allclose(out, data[f"{tag}_{mode}"], rtol=0, atol=1e-5, err_msg=tag)
 
 
 def _random_inputs(key, b=1, h=5, w=6, c=2, n=3, k=3):
