@@ -104,6 +104,19 @@ def photo16(folder):
   return path
 
 
+def post_image(url, path):
+  """POSTs the file `path` as the form field `image` to `url` (e.g. `.../api/deblur?format=same`); the body."""
+  boundary = "----ifan-test"
+  body = (
+    f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{path.name}"\r\n\r\n'.encode()
+    + path.read_bytes()
+    + f"\r\n--{boundary}--\r\n".encode()
+  )
+  headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+  with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers), timeout=120) as response:
+    return response.read()
+
+
 def wait(driver, condition, timeout=120):
   """Waits until the JavaScript `condition` returns true; the deadline only bounds a hang."""
   from selenium.webdriver.support.ui import WebDriverWait  # pylint: disable=import-outside-toplevel

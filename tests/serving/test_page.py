@@ -8,7 +8,6 @@ the test skips, or fails when IFAN_REQUIRE_BROWSER=1 (`.ci/run` installs them an
 
 import os
 import time
-import urllib.request
 
 import cv2
 import numpy as np
@@ -37,20 +36,6 @@ def browser(tmp_path):
   downloads.mkdir()
   with web.chromium(downloads) as driver:
     yield driver, downloads
-
-
-def _api(url, path, route="/api/deblur?format=same"):
-  boundary = "----ifan-test"
-  body = (
-    f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{path.name}"\r\n\r\n'.encode()
-    + path.read_bytes()
-    + f"\r\n--{boundary}--\r\n".encode()
-  )
-  request = urllib.request.Request(
-    url + route, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
-  )
-  with urllib.request.urlopen(request, timeout=120) as response:
-    return response.read()
 
 
 def _downloaded(folder, name, timeout=30):
@@ -97,7 +82,8 @@ def test_upload_view_download_and_a_broken_file_in_a_real_browser(server, browse
   assert link.get_attribute("download") == "defocused16_deblurred.png"
   link.click()
   downloaded = _downloaded(downloads, "defocused16_deblurred.png")
-  assert downloaded == _api(url, photo) == _api(url, photo, "/api/deblur")  # a PNG's own format is PNG
+  same, default = (web.post_image(url + route, photo) for route in ("/api/deblur?format=same", "/api/deblur"))
+  assert downloaded == same == default  # a PNG's own format is PNG
   assert cv2.imdecode(np.frombuffer(downloaded, np.uint8), cv2.IMREAD_UNCHANGED).dtype == np.uint16
   screenshot = tmp_path / "serve_page.png"
   web.save_screenshot(driver, screenshot)
