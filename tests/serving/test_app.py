@@ -269,7 +269,8 @@ def test_large_images_are_tiled_as_the_cli_tiles_them(deblurrer, tmp_path):
 def test_health_names_the_model_and_the_device(client, tiny_model_dir):
   health = client.get("/api/health").json()
   assert health["config"] == TINY_CONFIG.to_dict()
-  assert health["device"]["platform"] == "cpu" and health["checkpoint"] == str(tiny_model_dir)
+  assert health["device"]["platform"] == jax.devices()[0].platform  # cpu on CI
+  assert health["checkpoint"] == str(tiny_model_dir)
   assert health["max_upload_mb"] == MAX_MB
 
 
