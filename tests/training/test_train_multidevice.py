@@ -8,6 +8,7 @@ processes are started by launch/local_multiprocess.sh, with a stand-in `python` 
 swaps the training module for the fake-data one.
 """
 
+import json
 import os
 import pathlib
 import subprocess
@@ -118,6 +119,13 @@ def test_pmap_over_4_devices_and_2_processes_match_1_device(tmp_path):
   # Each process saved its own input-pipeline state.
   pipeline = runs["two_processes"] / "checkpoints" / "2" / "pipeline"
   assert sorted(p.name for p in pipeline.glob("process_*.json")) == ["process_0.json", "process_1.json"]
+  # Only process 0 writes the logs: each step once in metrics.jsonl, one TensorBoard writer (its file names
+  # carry the host and process id), one final_metrics.json.
+  workdir = runs["two_processes"]
+  rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+  assert [row["step"] for row in rows if "loss/total" in row] == [1, 2]
+  assert len(list((workdir / "tensorboard").glob("events.out.tfevents.*"))) == 1
+  assert json.loads((workdir / "final_metrics.json").read_text())["step"] == 2
 
 
 def _log(log_dir, index):
