@@ -24,3 +24,9 @@ def test_an_infinite_gradient_norm_with_a_finite_loss_stops_at_its_step():
 def test_finite_steps_are_averaged():
   means = loop._summarise(_steps(0.5, 0.3), last_step=2, latest_checkpoint=None)
   assert means["train/grad_norm"] == pytest.approx(0.4) and means["loss/total"] == pytest.approx(0.01)
+
+
+def test_a_stop_before_any_checkpoint_says_there_is_none():
+  with pytest.raises(FloatingPointError) as stopped:
+    loop._summarise(_steps(math.nan), last_step=3, latest_checkpoint=None)
+  assert str(stopped.value) == ("train/grad_norm is nan at step 3: stopping. No checkpoint was saved before it.")
