@@ -116,7 +116,7 @@ def test_a_client_that_hangs_up_stops_the_tile_work_in_one_log_line(server):
   with server.connect() as sock:
     sock.sendall(_raw(head, body))
     server.wait_for_log(r"big.png: 2048x2048 in tiles of 32 pixels")
-    time.sleep(1)
+    server.wait_for_log(r"tiles: .*\| *[1-9]\d*/16129")  # tqdm's progress: a tile done
   left = server.wait_for_log(r"(\S+) closed its connection while its image big.png was being deblurred")
   stopped = server.wait_for_log(r"big.png: stopped after (\d+) of (\d+) tiles", timeout=10)
   assert 0 < int(stopped.group(1)) < int(stopped.group(2)) == 16129
