@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -110,7 +109,6 @@ def test_ctrl_c_ends_a_command_in_one_line(tmp_path):
     seen.append(line)
     if "Building synthetic_dp" in line:
       break
-  time.sleep(0.5)
   process.send_signal(signal.SIGINT)
   rest = process.stderr.read()
   assert process.wait(timeout=60) == 130, "".join(seen) + rest

@@ -117,10 +117,12 @@ def infer_config(
     raise CheckpointMismatch(f"kconv1_1 takes {encoder_in} input channels; IFAN uses 3 (single) or 6 (dual).")
   res_num = len({k.split(".")[3] for k in network if k.startswith("DME.1.stem.")})
   ch4 = 4 * channels
-  iterations = _iterations(network["F.3.weight"].shape[0], ch4, filter_size, "F.3 (filter predictor)")
+  iterations = _iterations(network["F.3.weight"].shape[0], ch4, filter_size, "F.3 (filter predictor)", "filter_size")
   reblur_iterations = 17
   if "RBF.3.weight" in reblur:
-    reblur_iterations = _iterations(reblur["RBF.3.weight"].shape[0], 3, reblur_filter_size, "RBF.3 (reblur)")
+    reblur_iterations = _iterations(
+      reblur["RBF.3.weight"].shape[0], 3, reblur_filter_size, "RBF.3 (reblur)", "reblur_filter_size"
+    )
   return IFANConfig(
     channels=int(channels),
     kernel_size=int(kernel_size),
@@ -135,13 +137,13 @@ def infer_config(
   )
 
 
-def _iterations(out_channels, channels, filter_size, what):
+def _iterations(out_channels, channels, filter_size, what, flag):
   try:
     return FilterLayout.from_total(out_channels, channels, filter_size, what=what).iterations
   except ValueError as e:
     raise CheckpointMismatch(
-      f"{e}: a checkpoint with another IAC filter size? Give it to `python -m ifan_jax.convert SRC DST "
-      f"--filter_size K` (official checkpoints have {OFFICIAL.filter_size}) and use the converted model."
+      f"{e}: a checkpoint of another --{flag}? Give it to `python -m ifan_jax.convert SRC DST "
+      f"--{flag} K` (official checkpoints have {getattr(OFFICIAL, flag)}) and use the converted model."
     ) from None
 
 

@@ -80,8 +80,7 @@ def _summarise(buffered, last_step: int, latest_checkpoint) -> dict[str, float]:
       value = float(metrics[name])
       if not math.isfinite(value):
         raise FloatingPointError(
-          f"{name} is {value} at step {first_step + offset}: stopping. The last checkpoint "
-          f"(step {latest_checkpoint}) was written before it and is kept."
+          f"{name} is {value} at step {first_step + offset}: stopping. {_kept(latest_checkpoint)}"
         )
   return {name: float(np.mean([m[name] for m in host])) for name in host[0]}
 
@@ -92,9 +91,15 @@ def _check_finite_parameters(state: step_lib.TrainState, step: int, latest_check
   for name, tree in (("parameters", state.params), ("parameters' average (ema_decay)", state.ema_params)):
     if tree is not None and not all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(tree)):
       raise FloatingPointError(
-        f"The {name} hold non-finite values at step {step}: stopping before saving. The last checkpoint "
-        f"(step {latest_checkpoint}) was written before it and is kept."
+        f"The {name} hold non-finite values at step {step}: stopping before saving. {_kept(latest_checkpoint)}"
       )
+
+
+def _kept(latest_checkpoint) -> str:
+  """What a run stopped by a non-finite value leaves to resume from."""
+  if latest_checkpoint is None:
+    return "No checkpoint was saved before it."
+  return f"The last checkpoint (step {latest_checkpoint}) was written before it and is kept."
 
 
 def _default_datasets():

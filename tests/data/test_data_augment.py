@@ -8,22 +8,53 @@ from ifan_jax.data import augment
 FEATURES = ("blurred", "left", "right", "sharp")
 
 
+# The reference recipe's augmentation (the official data loader; the project's notes on the reference,
+# REFERENCE.md, say the same), in this one place: the module's constants and its draws are checked
+# against it.
+REFERENCE = {
+  "noise_probability": 0.05,
+  "noise_sigma": (0.001, 0.005**0.5),  # sigma uniform in [0.001, sqrt(0.005)]
+  "grey_probability": 0.3,
+  "scale_probability": 0.5,
+  "scale_range": (0.7, 1.0),  # factor uniform in [0.7, 1.0]
+}
+
+
 def _draws(n=4000, size=400, crop=256):
   rng = np.random.default_rng(0)
   return [augment.draw(rng, size, size + 100, crop) for _ in range(n)]
 
 
+def test_the_constants_are_the_reference_recipe():
+  constants = {
+    "noise_probability": augment.NOISE_PROBABILITY,
+    "noise_sigma": augment.NOISE_SIGMA,
+    "grey_probability": augment.GREY_PROBABILITY,
+    "scale_probability": augment.SCALE_PROBABILITY,
+    "scale_range": augment.SCALE_RANGE,
+  }
+  assert constants == REFERENCE
+
+
+def _assert_frequency(hits, n, p):
+  """`hits` of `n` draws agree with probability `p` within 4 binomial standard deviations."""
+  assert abs(hits / n - p) < 4 * np.sqrt(p * (1 - p) / n), (hits / n, p)
+
+
 def test_probabilities_and_ranges_match_the_reference():
   draws = _draws()
-  n = len(draws)
+  n, crop = len(draws), 256
   noisy = [d.noise_sigma for d in draws if d.noise_sigma > 0]
-  scaled = [256 / d.window for d in draws if d.window != 256]
-  # Binomial standard deviations: 0.0034, 0.0072, 0.0079; the bounds are about 4 of them.
-  assert abs(len(noisy) / n - 0.05) < 0.015
-  assert abs(np.mean([d.grey for d in draws]) - 0.3) < 0.03
-  assert abs(len(scaled) / n - 0.5) < 0.03
-  assert min(noisy) >= 0.001 and max(noisy) <= 0.005**0.5
-  assert 0.69 < min(scaled) < 0.72 and 0.98 < max(scaled) <= 1.0
+  scaled = [crop / d.window for d in draws if d.window != crop]
+  _assert_frequency(len(noisy), n, REFERENCE["noise_probability"])
+  _assert_frequency(sum(d.grey for d in draws), n, REFERENCE["grey_probability"])
+  # A factor above crop / (crop + 0.5) rounds to the crop's own window: no rescale (0.65 % of the range).
+  low, high = REFERENCE["scale_range"]
+  unchanged = (high - crop / (crop + 0.5)) / (high - low)
+  _assert_frequency(len(scaled), n, REFERENCE["scale_probability"] * (1 - unchanged))
+  assert REFERENCE["noise_sigma"][0] <= min(noisy) and max(noisy) <= REFERENCE["noise_sigma"][1]
+  # The window is a whole number of pixels: crop / round(crop / factor).
+  assert crop / round(crop / low) <= min(scaled) < low + 0.02 and high - 0.02 < max(scaled) <= high
   assert all(0 <= d.top <= 400 - d.window and 0 <= d.left <= 500 - d.window for d in draws)
 
 

@@ -3,7 +3,6 @@
 import json
 import os
 import shutil
-import time
 
 import jax
 import numpy as np
@@ -42,15 +41,16 @@ def test_golden_parity_of_every_output_and_loss(converted):
   outputs = IFANWithReblur(config).apply(
     {"params": {"network": network, "reblur": reblur}}, io["C"], io["GT"], left=io["L"], right=io["R"]
   )
+  # Measured on CPU float32: at most 8.3e-7 (single image: warped R) and 1.5e-6 (dual-pixel: filters).
   for golden_key, ours in GOLDEN_ARRAYS.items():
-    np.testing.assert_allclose(outputs[ours], io[golden_key], atol=1e-4, err_msg=f"{name}: {ours}")
+    np.testing.assert_allclose(outputs[ours], io[golden_key], rtol=0, atol=1e-5, err_msg=f"{name}: {ours}")
   computed = {
     "deblur": losses.deblur_loss(outputs, io["GT"]),
     "disparity": losses.disparity_loss(outputs),
     "reblur": losses.reblur_loss(outputs, io["C"]),
   }
-  for loss, value in meta["losses"].items():
-    np.testing.assert_allclose(computed[loss], value, rtol=1e-4, err_msg=f"{name}: {loss} loss")
+  for loss, value in meta["losses"].items():  # Measured: at most 7.5e-7 relative (disparity).
+    np.testing.assert_allclose(computed[loss], value, rtol=5e-6, err_msg=f"{name}: {loss} loss")
   np.testing.assert_allclose(ops.area_downsample(io["C"], 8), io["blurred_down"], atol=1e-6)
   assert sum(x.size for x in jax.tree.leaves(network)) == meta["params_network"]
   assert sum(x.size for x in jax.tree.leaves(reblur)) == meta["params_reblur"]
@@ -60,7 +60,9 @@ def test_deblurrer_reproduces_golden_inference(converted):
   name, _, directory, io = converted
   deblurrer = Deblurrer.from_checkpoint(directory)
   views = dict(left=io["L"][0], right=io["R"][0]) if deblurrer.config.dual_pixel else {}
-  np.testing.assert_allclose(deblurrer(io["C"][0], **views), io["result_inference"][0], atol=1e-4, err_msg=name)
+  # Measured on CPU float32: 2.4e-7 (single image) and 1.0e-6 (dual-pixel).
+  result = deblurrer(io["C"][0], **views)
+  np.testing.assert_allclose(result, io["result_inference"][0], rtol=0, atol=1e-5, err_msg=name)
 
 
 @pytest.mark.parametrize("manifest, dual", [("ifan_full_manifest.json", False), ("ifan_dual_full_manifest.json", True)])
@@ -114,7 +116,7 @@ def test_bad_state_dicts_list_the_offending_keys(golden_dir, tmp_path, edit, mes
 
 
 def test_wrong_filter_size_is_explained(golden_dir):
-  message = "another IAC filter size.*ifan_jax.convert SRC DST --filter_size K"
+  message = "another --filter_size.*ifan_jax.convert SRC DST --filter_size K"
   with pytest.raises(torch_weights.CheckpointMismatch, match=message):
     torch_weights.convert_state_dict(_small_state(golden_dir), filter_size=7)
 
@@ -198,11 +200,10 @@ def test_an_interrupted_overwrite_keeps_the_old_model(tmp_path, monkeypatch):
 def test_an_unwritable_destination_fails_at_once_naming_it(golden_dir, locked_dir):
   with pytest.raises(PermissionError, match=f"Cannot write a model to {locked_dir / 'model'}"):
     model_dir.save_model(locked_dir / "model", TINY_CONFIG, xavier_params(TINY_CONFIG))
-  start = time.monotonic()
   proc = run_command(
     "ifan_jax.convert", [golden_dir / "ifan_small.pytorch", "locked/model", "--filter_size=5"], cwd=locked_dir.parent
   )
-  assert proc.returncode == 1 and time.monotonic() - start < 100, proc.stderr[-3000:]
+  assert proc.returncode == 1, proc.stderr[-3000:]
   assert f"Cannot write a model to {locked_dir / 'model'}" in proc.stderr and "Traceback" not in proc.stderr
   assert os.listdir(locked_dir) == []
 

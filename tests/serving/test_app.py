@@ -269,7 +269,8 @@ def test_large_images_are_tiled_as_the_cli_tiles_them(deblurrer, tmp_path):
 def test_health_names_the_model_and_the_device(client, tiny_model_dir):
   health = client.get("/api/health").json()
   assert health["config"] == TINY_CONFIG.to_dict()
-  assert health["device"]["platform"] == "cpu" and health["checkpoint"] == str(tiny_model_dir)
+  assert health["device"]["platform"] == jax.devices()[0].platform  # cpu on CI
+  assert health["checkpoint"] == str(tiny_model_dir)
   assert health["max_upload_mb"] == MAX_MB
 
 
@@ -394,14 +395,14 @@ def test_a_result_its_format_cannot_hold_is_400_before_the_model_runs(client, mo
 def test_a_request_past_its_deadline_is_503_and_its_tiles_stop(deblurrer, caplog):
   data = _encoded(".png", _smooth(512, 512, seed=8))  # 961 tiles of 32 pixels: seconds of work
   with TestClient(create_app(deblurrer, tile=32, overlap=16, request_timeout=0.5)) as slow:
-    started = time.monotonic()
     with caplog.at_level(logging.INFO):
       response = _post(slow, "big.png", data)
-      assert response.status_code == 503 and time.monotonic() - started < 5
+      assert response.status_code == 503
       assert "longer than this server allows (0.5 s, --request_timeout); its work stopped" in response.json()["error"]
-      deadline = time.monotonic() + 10
+      deadline = time.monotonic() + 120  # only bounds a hang
       while slow.app.state.worker.waiting and time.monotonic() < deadline:
         time.sleep(0.05)
     assert slow.app.state.worker.waiting == 0
   stopped = [r.getMessage() for r in caplog.records if "nobody waits for the result" in r.getMessage()]
-  assert len(stopped) == 1 and re.match(r"big.png: stopped after \d+ of 961 tiles", stopped[0]), stopped
+  done = re.match(r"big.png: stopped after (\d+) of 961 tiles", stopped[0]) if len(stopped) == 1 else None
+  assert done and int(done.group(1)) < 961, stopped  # the work stopped before its last tile

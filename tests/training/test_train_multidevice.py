@@ -8,10 +8,14 @@ processes are started by launch/local_multiprocess.sh, with a stand-in `python` 
 swaps the training module for the fake-data one.
 """
 
+import json
 import os
 import pathlib
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
@@ -118,6 +122,13 @@ def test_pmap_over_4_devices_and_2_processes_match_1_device(tmp_path):
   # Each process saved its own input-pipeline state.
   pipeline = runs["two_processes"] / "checkpoints" / "2" / "pipeline"
   assert sorted(p.name for p in pipeline.glob("process_*.json")) == ["process_0.json", "process_1.json"]
+  # Only process 0 writes the logs: each step once in metrics.jsonl, one TensorBoard writer (its file names
+  # carry the host and process id), one final_metrics.json.
+  workdir = runs["two_processes"]
+  rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+  assert [row["step"] for row in rows if "loss/total" in row] == [1, 2]
+  assert len(list((workdir / "tensorboard").glob("events.out.tfevents.*"))) == 1
+  assert json.loads((workdir / "final_metrics.json").read_text())["step"] == 2
 
 
 def _log(log_dir, index):
@@ -138,3 +149,26 @@ def test_two_processes_resume_and_fall_back_together_when_one_lacks_its_pipeline
   assert "process_1.json is missing (the folder holds process_0.json): the file was lost." in _log(logs[2], 1)
   assert ocp.CheckpointManager(workdir / "checkpoints").all_steps() == [2, 4]
   assert len(list((workdir / "checkpoints").glob("3.damaged-*"))) == 1
+
+
+def test_two_processes_stopped_by_sigterm_exit_0_at_one_step_and_resume_from_it(tmp_path):
+  """SIGTERM to the launcher reaches both processes; they agree on a step, save it, exit 0, and resume there."""
+  workdir = tmp_path / "run"
+  logs = [tmp_path / "logs_0", tmp_path / "logs_1"]
+  run = ["--config.total_steps=100000", "--config.checkpoint_every_steps=2", "--config.log_every_steps=1"]
+  launcher = _start_two_processes(tmp_path, logs[0], f"--workdir={workdir}", *run)
+  deadline = time.monotonic() + TIMEOUT_S  # only bounds a hang
+  while not (workdir / "checkpoints" / "2").is_dir():  # inside the loop, where SIGTERM asks for a save
+    assert launcher.poll() is None and time.monotonic() < deadline, launcher.communicate()[0][-6000:]
+    time.sleep(0.1)
+  launcher.send_signal(signal.SIGTERM)
+  _finish(launcher, logs[0])
+  stopped = {re.search(r"Stopped by SIGTERM after step (\d+)", _log(logs[0], i)).group(1) for i in range(2)}
+  assert len(stopped) == 1, stopped  # the same step in both
+  step = int(stopped.pop())
+  assert step in ocp.CheckpointManager(workdir / "checkpoints").all_steps()
+  assert not (workdir / "final_metrics.json").exists()
+
+  _finish(_start_two_processes(tmp_path, logs[1], f"--workdir={workdir}", f"--config.total_steps={step + 1}"), logs[1])
+  assert all(f"Resuming from the checkpoint at step {step}." in _log(logs[1], i) for i in range(2))
+  assert json.loads((workdir / "final_metrics.json").read_text())["step"] == step + 1

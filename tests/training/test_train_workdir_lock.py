@@ -73,16 +73,14 @@ def test_a_second_run_on_a_live_workdir_fails_at_once_and_a_killed_runs_workdir_
   first = _start(workdir, tmp_path / "first.log", "--config.total_steps=100000")
   processes.append(first)
   _wait_for_checkpoint(workdir, first)
-  started = time.monotonic()
   second = _start(workdir, tmp_path / "second.log", "--config.total_steps=100000")
   processes.append(second)
-  second.wait(timeout=TIMEOUT_S)
-  elapsed = time.monotonic() - started
+  second.wait(timeout=TIMEOUT_S)  # The timeout only bounds a hang.
   output = (tmp_path / "second.log").read_text()
   assert second.returncode != 0, output[-3000:]
   assert f"LockHeld: training workdir {workdir} is in use by process {first.pid} on " in output, output[-3000:]
   assert "Resuming" not in output and "train:" not in output  # Refused before restoring or training.
-  assert elapsed < 120 and first.poll() is None
+  assert first.poll() is None  # Refused while the first run still holds the workdir: no wait for it.
   steps = _logged_train_steps(workdir)
   assert steps == list(range(1, len(steps) + 1))  # One writer: no step twice.
 
