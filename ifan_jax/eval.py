@@ -33,7 +33,9 @@ def define_flags():
   flags.DEFINE_string("dataset", None, f"{' | '.join(names)} (optionally /config) | folder:PATH", required=True)
   flags.DEFINE_string("split", "test", "Split of a TFDS dataset.")
   flags.DEFINE_string("data_dir", None, "TFDS data_dir the datasets were built into (default: TFDS's own).")
-  flags.DEFINE_string("out", None, "Output folder (default: results/<dataset>_<split>).")
+  flags.DEFINE_string(
+    "out", None, "Output folder (default: results/<dataset>_<split>, or results/folder_<name> for a folder)."
+  )
   flags.DEFINE_integer("limit", None, "Evaluate only the first N images.")
   flags.DEFINE_integer("figures", 3, "Side-by-side figures for the first N images.")
   flags.DEFINE_bool("save_outputs", True, "Save every deblurred image under outputs/.")

@@ -138,8 +138,10 @@ def evaluate(deblurrer, source: EvalSource, out_dir, *, num_figures=3, save_outp
   and skipped. The CSV and summary are written for what was done even when the run stops
   early (an interrupt, a crash: `complete` is then false). Returns the scores and the summary.
   """
-  for folder in ("outputs", "figures"):
-    os.makedirs(os.path.join(out_dir, folder), exist_ok=True)
+  os.makedirs(out_dir, exist_ok=True)
+  for folder, wanted in (("outputs", save_outputs), ("figures", num_figures > 0)):
+    if wanted:
+      os.makedirs(os.path.join(out_dir, folder), exist_ok=True)
   lpips = metrics.LPIPS()
   timer = _Timer(deblurrer, source.rotate)
   scores, failed, complete = [], [], False
