@@ -14,6 +14,8 @@ config (meta["model"]) of the newest save that can be read; training resumes thr
 fallback.
 """
 
+import logging as std_logging
+import os
 import sys
 from typing import Any
 
@@ -42,14 +44,32 @@ def describe(error: BaseException) -> str:
   return f"{type(error).__name__}: {str(error).split(' [tensorstore_spec=')[0].strip()}"
 
 
+class _OneLineThreadErrors(std_logging.Filter):
+  """Keeps orbax's log of an exception in one of its background threads to its one line."""
+
+  def filter(self, record):
+    if record.pathname.endswith(_ORBAX_THREADS) and record.exc_info:
+      record.exc_info, record.exc_text = None, None
+    return True
+
+
+# The module whose threads log their exception with a traceback, then hand it to the waiting caller.
+_ORBAX_THREADS = os.path.join("orbax", "checkpoint", "_src", "futures", "future.py")
+
+
 def drop_abandoned_reports():
-  """Silences the dozens of "Event loop is closed" tracebacks that follow a failed orbax read or save.
+  """Silences the dozens of tracebacks that come with a failed orbax read or save.
 
   When one array of a checkpoint cannot be read (or written: a full disk), orbax closes the event
   loop of the operation while tensorstore still completes the others; each completion then reports
   a RuntimeError through `sys.unraisablehook`. Those reports say nothing about the checkpoint: this
-  hook (installed once, chaining to the previous one) drops exactly them.
+  hook (installed once, chaining to the previous one) drops exactly them. orbax's background threads
+  also log their exception with a 30-line traceback each before the caller gets it: their log keeps
+  its line, without the traceback (the caller's error says it in full).
   """
+  absl_logger = logging.get_absl_logger()
+  if not any(isinstance(f, _OneLineThreadErrors) for f in absl_logger.filters):
+    absl_logger.addFilter(_OneLineThreadErrors())
   previous = sys.unraisablehook
   if getattr(previous, "drops_abandoned_reads", False):
     return
