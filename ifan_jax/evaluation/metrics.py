@@ -17,6 +17,9 @@ from jax import lax
 SSIM_WINDOW = 7
 SSIM_K1 = 0.01
 SSIM_K2 = 0.03
+# AlexNet's first three stages (stride 4, then two 3x3 poolings of stride 2) leave nothing of a
+# smaller image; LPIPS's torch package refuses such an image, and ours would average nothing.
+LPIPS_MIN_SIDE = 31
 
 
 def _per_image(name, metric, x, y):
@@ -162,7 +165,8 @@ def _lpips_distance(params, x, y):
 class LPIPS:
   """Learned perceptual distance (AlexNet, LPIPS v0.1): `LPIPS()(x, y)`, 0 for identical images.
 
-  Images are RGB in [0, 1] (scaled to [-1, 1] inside, as LPIPS expects), at least 32x32.
+  Images are RGB in [0, 1] (scaled to [-1, 1] inside, as LPIPS expects), at least
+  `LPIPS_MIN_SIDE` pixels on each side.
   """
 
   def __init__(self, weights_path=None):
@@ -171,4 +175,10 @@ class LPIPS:
   def __call__(self, x, y):
     if jnp.shape(x)[-1] != 3:
       raise ValueError(f"LPIPS needs RGB images (3 channels), got shape {tuple(jnp.shape(x))}.")
+    height, width = jnp.shape(x)[-3:-1]
+    if min(height, width) < LPIPS_MIN_SIDE:
+      raise ValueError(
+        f"LPIPS needs images at least {LPIPS_MIN_SIDE} pixels on each side (AlexNet's pooling leaves "
+        f"nothing of a smaller one), got {width}x{height}."
+      )
     return _per_image("LPIPS", functools.partial(_lpips_distance, self.params), x, y)

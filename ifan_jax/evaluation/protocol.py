@@ -8,7 +8,6 @@ images. Time per image excludes compilation: each new image shape is run once un
 
 import csv
 import dataclasses
-import json
 import os
 import time
 
@@ -19,7 +18,7 @@ from tqdm import tqdm
 
 from ifan_jax.evaluation import figures, metrics
 from ifan_jax.evaluation.sources import EvalSource
-from ifan_jax.io import images
+from ifan_jax.io import images, strict_json
 
 METRICS = ("psnr", "ssim", "mae", "lpips")
 HIGHER_IS_BETTER = frozenset({"psnr", "ssim"})  # MAE and LPIPS are errors: lower is better
@@ -111,6 +110,13 @@ def _score(timer, lpips, example):
   score = ImageScore(name=example["name"], seconds=seconds)
   if "sharp" in example:
     measures = {"psnr": metrics.psnr, "ssim": metrics.ssim, "mae": metrics.mae, "lpips": lpips}
+    height, width = example["sharp"].shape[1:3]
+    if min(height, width) < metrics.LPIPS_MIN_SIDE:
+      logging.warning(
+        "%s: %dx%d is too small for LPIPS (at least %d pixels a side); its LPIPS is left out.",
+        *(example["name"], width, height, metrics.LPIPS_MIN_SIDE),
+      )
+      del measures["lpips"]
     scores = scores_against_sharp(out["result"], example["blurred"][0], example["sharp"][0], measures)
     score = dataclasses.replace(score, **scores)
   return out, score
@@ -159,30 +165,32 @@ def evaluate(deblurrer, source: EvalSource, out_dir, *, num_figures=3, save_outp
     summary = summarize(scores, source, failed=failed, complete=complete)
     write_csv(scores, os.path.join(out_dir, "per_image.csv"))
     with open(os.path.join(out_dir, "summary.json"), "w") as f:
-      json.dump(summary, f, indent=2)
+      f.write(strict_json.dumps(summary, indent=2))
   return scores, summary
 
 
 def summarize(scores, source: EvalSource, *, failed, complete):
-  """Means over images of the model's and of the blurred input's scores (None without ground truth),
-  how many images the model made worse than their input (per metric), the device, the paper's
-  figures if any, and the images that failed."""
+  """Means over images of the model's and of the blurred input's scores (None without ground truth;
+  LPIPS over the images large enough for it), how many images the model made worse than their input
+  (per metric), the device, the paper's figures if any, and the images that failed."""
   scored = [s for s in scores if s.psnr is not None]
   device = jax.devices()[0]
   kind = device.device_kind if device.device_kind.lower() != device.platform else ""
 
-  def mean(key):
-    return float(np.mean([getattr(s, key) for s in scored])) if scored else None
+  def mean(values):
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
 
   is_test = source.split == "test"
   return {
     "dataset": source.name,
     "images": len(scores),
     "with_ground_truth": len(scored),
-    "mean": {m: mean(m) for m in METRICS},
-    "input_mean": {m: mean(f"input_{m}") for m in METRICS},
-    "mean_gain": {m: float(np.mean([s.gain(m) for s in scored])) if scored else None for m in METRICS},
-    "worse_than_input": {m: sum(s.gain(m) < 0 for s in scored) for m in METRICS},
+    "mean": {m: mean(getattr(s, m) for s in scored) for m in METRICS},
+    "input_mean": {m: mean(getattr(s, f"input_{m}") for s in scored) for m in METRICS},
+    "mean_gain": {m: mean(s.gain(m) for s in scored) for m in METRICS},
+    "worse_than_input": {m: sum(s.gain(m) is not None and s.gain(m) < 0 for s in scored) for m in METRICS},
+    "too_small_for_lpips": [s.name for s in scored if s.lpips is None],
     "seconds_per_image": float(np.mean([s.seconds for s in scores])) if scores else None,
     "device": f"{device.platform} {kind}".strip(),
     "paper": source.paper if is_test else None,
@@ -241,4 +249,9 @@ def format_table(summary, label="ifan_jax"):
   if summary["with_ground_truth"]:
     worse = ", ".join(f"{m.upper()} {n}" for m, n in summary["worse_than_input"].items())
     lines.append(f"Images the model made worse than its input, of {summary['with_ground_truth']}: {worse}")
+  if summary.get("too_small_for_lpips"):
+    lines.append(
+      f"LPIPS leaves out {len(summary['too_small_for_lpips'])} images under {metrics.LPIPS_MIN_SIDE} pixels a "
+      "side; its mean is over the others."
+    )
   return "\n".join(lines)

@@ -2,7 +2,6 @@
 
 import contextlib
 import functools
-import json
 import math
 import time
 import uuid
@@ -14,7 +13,7 @@ from etils import epath
 from tqdm import tqdm
 
 from ifan_jax.data import mixture
-from ifan_jax.io import locks, paths
+from ifan_jax.io import locks, paths, strict_json
 from ifan_jax.io.paths import absolute
 from ifan_jax.models import IFANConfig
 from ifan_jax.models.ifan import SIZE_MULTIPLE
@@ -401,7 +400,7 @@ class _Run:
         f"({final['worst_gain']:+.2f} dB)."
       )
     if self.is_chief:
-      (self.workdir / FINAL_METRICS_FILE).write_text(json.dumps(summaries.strict_json(final), indent=2))
+      (self.workdir / FINAL_METRICS_FILE).write_text(strict_json.dumps(final, indent=2))
       print(message)
     return final
 

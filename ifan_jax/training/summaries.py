@@ -1,24 +1,13 @@
 """Metrics out of a training run: TensorBoard event files and a JSON-lines file, from process 0 only."""
 
 import json
-import math
 
 import numpy as np
 from etils import epath
 from tensorboardX import SummaryWriter
 
+from ifan_jax.io import strict_json
 from ifan_jax.saved_models.run_dir import METRICS_FILE, TENSORBOARD_DIR
-
-
-def strict_json(values: dict) -> dict:
-  """`values` that JSON can hold: a non-finite float becomes null, and `non_finite` says what it was.
-
-  Python's json writes NaN and Infinity, which strict parsers (and JSON itself) refuse.
-  """
-  odd = {k: repr(v) for k, v in values.items() if isinstance(v, float) and not math.isfinite(v)}
-  if not odd:
-    return values
-  return {**{k: None if k in odd else v for k, v in values.items()}, "non_finite": odd}
 
 
 def _drop_rows_after(path: epath.Path, step: int):
@@ -55,8 +44,8 @@ class MetricWriter:
       return
     for name, value in values.items():
       self._tensorboard.add_scalar(name, value, step)
-    row = strict_json({"step": step, **{k: float(v) for k, v in values.items()}})
-    self._jsonl.write(json.dumps(row) + "\n")
+    row = {"step": step, **{k: float(v) for k, v in values.items()}}
+    self._jsonl.write(strict_json.dumps(row) + "\n")
     self._jsonl.flush()
 
   def images(self, step: int, images: dict[str, np.ndarray]):

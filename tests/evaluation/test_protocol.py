@@ -10,6 +10,7 @@ import cv2
 import jax
 import numpy as np
 import pytest
+import skimage
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from ifan_jax import Deblurrer
@@ -134,6 +135,10 @@ def test_folder_with_source_and_target_is_scored_and_cropped_to_multiples_of_8(t
     Deblurrer.from_checkpoint(tiny_model_dir), source, tmp_path / "out", num_figures=1
   )
   assert [s.name for s in scores] == ["a", "b"] and summary["with_ground_truth"] == 2
+  # 16x32 after cropping: PSNR, SSIM and MAE are scored, LPIPS is left out (not NaN) and said so.
+  assert scores[0].psnr > 0 and scores[0].lpips is None and scores[0].input_lpips is None
+  assert summary["mean"]["lpips"] is None and summary["too_small_for_lpips"] == ["a", "b"]
+  assert "LPIPS leaves out 2 images under 31 pixels a side" in protocol.format_table(summary)
   assert cv2.imread(str(tmp_path / "out" / "outputs" / "a.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint16
 
 
@@ -150,6 +155,27 @@ def test_folder_without_ground_truth_gives_outputs_only(tiny_model_dir, tmp_path
   with open(tmp_path / "out" / "per_image.csv") as f:
     row = next(csv.DictReader(f))
   assert row["psnr"] == row["input_psnr"] == row["psnr_gain"] == ""
+
+
+def test_an_input_equal_to_its_sharp_image_gives_an_infinite_psnr_in_strict_json(tiny_model_dir, tmp_path):
+  """The blurred input's PSNR against itself is infinite: the table prints it, summary.json (which
+  strict parsers must read) holds null with the value under `non_finite`."""
+  for sub in ("source", "target"):
+    os.makedirs(tmp_path / "same" / sub)
+    cv2.imwrite(str(tmp_path / "same" / sub / "a.png"), skimage.data.astronaut()[:40, :48])
+  model = os.path.relpath(tiny_model_dir, tmp_path)
+  proc = run_command("ifan_jax.eval", ["--checkpoint", model, "--dataset", "folder:same", "--out", "out"], cwd=tmp_path)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert "| Input | inf |" in proc.stdout
+
+  def refuse(constant):
+    raise ValueError(f"not JSON: {constant}")
+
+  summary = json.loads((tmp_path / "out" / "summary.json").read_text(), parse_constant=refuse)
+  assert summary["input_mean"]["psnr"] is None and summary["mean_gain"]["psnr"] is None
+  assert summary["non_finite"] == {"input_mean.psnr": "inf", "mean_gain.psnr": "-inf"}
+  assert summary["mean"]["psnr"] > 0 and summary["worse_than_input"]["psnr"] == 1
+  assert _read_csv(tmp_path / "out" / "per_image.csv")[0]["input_psnr"] == "inf"
 
 
 def test_folder_images_that_fail_are_reported_skipped_and_recorded(tiny_model_dir, tmp_path):

@@ -87,14 +87,6 @@ def test_a_model_with_nan_parameters_is_refused_by_every_reader(tmp_path, tiny_m
 
 
 def test_non_finite_metrics_are_written_as_null_with_the_reason(tmp_path):
-  row = summaries.strict_json({"step": 3, "psnr": math.nan, "worst_gain": -math.inf, "ssim": 0.5})
-  assert row == {
-    "step": 3,
-    "psnr": None,
-    "worst_gain": None,
-    "ssim": 0.5,
-    "non_finite": {"psnr": "nan", "worst_gain": "-inf"},
-  }
   writer = summaries.MetricWriter(tmp_path, enabled=True)
   writer.scalars(1, {"eval/psnr": math.nan, "loss/total": 0.25})
   writer.close()
