@@ -6,11 +6,14 @@ and changes a few fields; its docstring gives the command that runs it. `--confi
 or absolute, is that file; one that does not and reads `configs/NAME.py` or
 `ifan_jax/configs/NAME.py` is the config shipped here. So `--config configs/synthetic.py` runs the
 same file from a checkout's root, from any other directory and from an installed wheel, and a
-file of one's own at that path wins.
+file of one's own at that path wins. Every shipped config takes `:smoke`, its run shrunk to 20
+steps (`default_config.with_variant`).
 """
 
 import os
 import pathlib
+
+from ifan_jax.training.default_config import VARIANTS
 
 HERE = pathlib.Path(__file__).resolve().parent
 _SHIPPED_UNDER = (("configs",), ("ifan_jax", "configs"))
@@ -63,6 +66,11 @@ class _ResolvingParser:
       resolved = resolve(argument)
     except FileNotFoundError as error:
       raise ValueError(str(error)) from None  # absl reports a ValueError as a bad flag value
+    path, _, variant = resolved.partition(":")
+    if pathlib.Path(path).parent == HERE and variant not in ("", *VARIANTS):
+      # Said here in one line: ml_collections would wrap the config's own error in its traceback.
+      choices = ", ".join(f":{v}" for v in VARIANTS)
+      raise ValueError(f"{argument}: no variant {variant!r}; a shipped config takes {choices} or none.")
     return self._parser.parse(resolved)
 
   def __getattr__(self, name):  # flag_type, _custom_xml_dom_elements, ...: the wrapped parser's

@@ -9,10 +9,10 @@ The paper's DPDD test scores are in ifan_jax/data/registry.py (`python -m ifan_j
 beside yours). Every knob, with what it does: ifan_jax/training/default_config.py.
 """
 
-from ifan_jax.training.default_config import default_config
+from ifan_jax.training.default_config import default_config, with_variant
 
 
-def get_config():
+def get_config(variant=""):
   config = default_config()
   config.dataset = "dpdd"
-  return config
+  return with_variant(config, variant)

@@ -4,11 +4,11 @@
       --config.data_dir=$HOME/tensorflow_datasets
 """
 
-from ifan_jax.training.default_config import default_config
+from ifan_jax.training.default_config import default_config, with_variant
 
 
-def get_config():
+def get_config(variant=""):
   config = default_config()
   config.dataset = "dpdd/16bit"
   config.model.in_bit = 16
-  return config
+  return with_variant(config, variant)

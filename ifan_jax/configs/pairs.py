@@ -25,11 +25,11 @@ can keep the disparity loss: --config.use_disparity_loss=true. Every knob, with 
 ifan_jax/training/default_config.py.
 """
 
-from ifan_jax.training.default_config import default_config
+from ifan_jax.training.default_config import default_config, with_variant
 
 
-def get_config():
+def get_config(variant=""):
   config = default_config()
   config.dataset = "pairs/my_photos"  # Your dataset: --config.dataset=pairs/NAME.
   config.use_disparity_loss = False  # The one loss that reads dual-pixel views.
-  return config
+  return with_variant(config, variant)

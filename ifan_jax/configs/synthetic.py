@@ -8,10 +8,10 @@ WORKDIR/final_metrics.json). A smaller network than the paper's (8 base channels
 docs/training.md records the runs behind each choice and their figures.
 """
 
-from ifan_jax.training.default_config import default_config
+from ifan_jax.training.default_config import default_config, with_variant
 
 
-def get_config():
+def get_config(variant=""):
   config = default_config()
   config.dataset = "synthetic_dp"
   config.model.update(channels=8, iterations=6, reblur_iterations=6, res_num=1)
@@ -36,4 +36,4 @@ def get_config():
   config.log_every_steps = 50
   config.eval_every_steps = 900
   config.checkpoint_every_steps = 900
-  return config
+  return with_variant(config, variant)

@@ -2,7 +2,8 @@
 
 Defaults are the reference recipe on DPDD (8-bit, single image). The files in `ifan_jax/configs/` start
 from it and change a few values; override any field from the command line, e.g.
-`--config.batch_size=16`. A field that does not exist is an error.
+`--config.batch_size=16`. A field that does not exist is an error. `--config FILE:smoke` is the
+file's run shrunk to a minute (`with_variant`).
 """
 
 from ml_collections import config_dict
@@ -76,4 +77,29 @@ def default_config():
   config.checkpoint_every_steps = 10_000  # Also saved at the end and on SIGTERM.
   config.keep_checkpoints = 3  # Most recent checkpoints kept in WORKDIR/checkpoints.
   config.num_image_summaries = 2  # Validation images written to TensorBoard.
+  return config
+
+
+VARIANTS = ("smoke",)
+
+
+def with_variant(config, variant: str = ""):
+  """`config` as `--config FILE:VARIANT` asks for it: "" is the file's own run; "smoke" the same data,
+  model, losses and batch for 20 steps of 64x64 crops, validated on 2 images and saved at step 10
+  and 20, to check a dataset build and the whole loop in a minute before a run of days.
+  """
+  if variant == "":
+    return config
+  if variant not in VARIANTS:
+    choices = ", ".join(f":{v}" for v in VARIANTS)
+    raise ValueError(f"No config variant {variant!r}: a shipped config takes {choices} or none.")
+  config.update(
+    total_steps=20,
+    crop_size=64,
+    log_every_steps=5,
+    eval_every_steps=10,
+    checkpoint_every_steps=10,
+    eval_limit=2,
+    num_image_summaries=1,
+  )
   return config

@@ -54,6 +54,25 @@ def test_reference_variants():
   assert own.dataset == "pairs/mine@0.5,dpdd@0.5" and not own.use_disparity_loss and own.use_reblur_loss
 
 
+@pytest.mark.parametrize("name", CONFIGS)
+def test_the_smoke_variant_is_the_same_run_shrunk_to_20_steps(name):
+  full = _parse("--config", f"configs/{name}.py")
+  smoke = _parse("--config", f"configs/{name}.py:smoke")
+  assert (smoke.total_steps, smoke.crop_size, smoke.eval_limit) == (20, 64, 2)
+  assert (smoke.eval_every_steps, smoke.checkpoint_every_steps) == (10, 10)
+  shrunk = {"total_steps", "crop_size", "eval_limit", "eval_every_steps", "checkpoint_every_steps"}
+  shrunk |= {"log_every_steps", "num_image_summaries"}
+  assert {k: v for k, v in smoke.items() if k not in shrunk} == {k: v for k, v in full.items() if k not in shrunk}
+
+
+@pytest.mark.parametrize("variant", ["tiny", "Smoke"])
+def test_an_unknown_variant_is_one_line_naming_it(variant, tmp_path):
+  proc = run_command("ifan_jax.train", ["--config", f"configs/dpdd.py:{variant}", "--workdir", "run"], cwd=tmp_path)
+  assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+  assert f"configs/dpdd.py:{variant}: no variant '{variant}'; a shipped config takes :smoke or none." in proc.stderr
+  assert not (tmp_path / "run").exists()
+
+
 def test_overrides_apply_and_a_misspelt_field_is_an_error():
   path = SHIPPED / "synthetic.py"
   config = _parse(f"--config={path}", "--config.total_steps=7", "--config.model.channels=4", "--config.data_dir=/data")
