@@ -13,7 +13,7 @@ steps (`default_config.with_variant`).
 import os
 import pathlib
 
-from ifan_jax.training.default_config import VARIANTS
+from ifan_jax.training.default_config import check_variant
 
 HERE = pathlib.Path(__file__).resolve().parent
 _SHIPPED_UNDER = (("configs",), ("ifan_jax", "configs"))
@@ -67,10 +67,12 @@ class _ResolvingParser:
     except FileNotFoundError as error:
       raise ValueError(str(error)) from None  # absl reports a ValueError as a bad flag value
     path, _, variant = resolved.partition(":")
-    if pathlib.Path(path).parent == HERE and variant not in ("", *VARIANTS):
-      # Said here in one line: ml_collections would wrap the config's own error in its traceback.
-      choices = ", ".join(f":{v}" for v in VARIANTS)
-      raise ValueError(f"{argument}: no variant {variant!r}; a shipped config takes {choices} or none.")
+    if pathlib.Path(path).parent == HERE:
+      # Checked here to say it in one line: ml_collections wraps a config's own error in its traceback.
+      try:
+        check_variant(variant)
+      except ValueError as error:
+        raise ValueError(f"{argument}: {error}") from None
     return self._parser.parse(resolved)
 
   def __getattr__(self, name):  # flag_type, _custom_xml_dom_elements, ...: the wrapped parser's

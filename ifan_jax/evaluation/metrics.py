@@ -22,6 +22,11 @@ SSIM_K2 = 0.03
 LPIPS_MIN_SIDE = 31
 
 
+def lpips_can_score(height: int, width: int) -> bool:
+  """Whether LPIPS is defined for an image of this size (`LPIPS_MIN_SIDE`)."""
+  return min(height, width) >= LPIPS_MIN_SIDE
+
+
 def _per_image(name, metric, x, y):
   """Runs `metric([B, H, W, C], [B, H, W, C]) -> [B]` on two batches, or on two `[H, W, C]` images."""
   x, y = jnp.asarray(x), jnp.asarray(y)
@@ -176,7 +181,7 @@ class LPIPS:
     if jnp.shape(x)[-1] != 3:
       raise ValueError(f"LPIPS needs RGB images (3 channels), got shape {tuple(jnp.shape(x))}.")
     height, width = jnp.shape(x)[-3:-1]
-    if min(height, width) < LPIPS_MIN_SIDE:
+    if not lpips_can_score(height, width):
       raise ValueError(
         f"LPIPS needs images at least {LPIPS_MIN_SIDE} pixels on each side (AlexNet's pooling leaves "
         f"nothing of a smaller one), got {width}x{height}."

@@ -111,7 +111,7 @@ def _score(timer, lpips, example):
   if "sharp" in example:
     measures = {"psnr": metrics.psnr, "ssim": metrics.ssim, "mae": metrics.mae, "lpips": lpips}
     height, width = example["sharp"].shape[1:3]
-    if min(height, width) < metrics.LPIPS_MIN_SIDE:
+    if not metrics.lpips_can_score(height, width):
       logging.warning(
         "%s: %dx%d is too small for LPIPS (at least %d pixels a side); its LPIPS is left out.",
         *(example["name"], width, height, metrics.LPIPS_MIN_SIDE),
@@ -181,6 +181,7 @@ def summarize(scores, source: EvalSource, *, failed, complete):
     values = [v for v in values if v is not None]
     return float(np.mean(values)) if values else None
 
+  gains = {m: [g for s in scored if (g := s.gain(m)) is not None] for m in METRICS}
   is_test = source.split == "test"
   return {
     "dataset": source.name,
@@ -188,8 +189,8 @@ def summarize(scores, source: EvalSource, *, failed, complete):
     "with_ground_truth": len(scored),
     "mean": {m: mean(getattr(s, m) for s in scored) for m in METRICS},
     "input_mean": {m: mean(getattr(s, f"input_{m}") for s in scored) for m in METRICS},
-    "mean_gain": {m: mean(s.gain(m) for s in scored) for m in METRICS},
-    "worse_than_input": {m: sum(s.gain(m) is not None and s.gain(m) < 0 for s in scored) for m in METRICS},
+    "mean_gain": {m: mean(gains[m]) for m in METRICS},
+    "worse_than_input": {m: sum(g < 0 for g in gains[m]) for m in METRICS},
     "too_small_for_lpips": [s.name for s in scored if s.lpips is None],
     "seconds_per_image": float(np.mean([s.seconds for s in scores])) if scores else None,
     "device": f"{device.platform} {kind}".strip(),

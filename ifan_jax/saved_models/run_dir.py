@@ -44,6 +44,10 @@ def describe(error: BaseException) -> str:
   return f"{type(error).__name__}: {str(error).split(' [tensorstore_spec=')[0].strip()}"
 
 
+# The module whose threads log their exception with a traceback, then hand it to the waiting caller.
+_ORBAX_THREADS = os.path.join("orbax", "checkpoint", "_src", "futures", "future.py")
+
+
 class _OneLineThreadErrors(std_logging.Filter):
   """Keeps orbax's log of an exception in one of its background threads to its one line."""
 
@@ -51,10 +55,6 @@ class _OneLineThreadErrors(std_logging.Filter):
     if record.pathname.endswith(_ORBAX_THREADS) and record.exc_info:
       record.exc_info, record.exc_text = None, None
     return True
-
-
-# The module whose threads log their exception with a traceback, then hand it to the waiting caller.
-_ORBAX_THREADS = os.path.join("orbax", "checkpoint", "_src", "futures", "future.py")
 
 
 def drop_abandoned_reports():

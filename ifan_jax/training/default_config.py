@@ -83,16 +83,21 @@ def default_config():
 VARIANTS = ("smoke",)
 
 
+def check_variant(variant: str):
+  """Raises ValueError naming `variant` and the choices unless it is "" or one of `VARIANTS`."""
+  if variant not in ("", *VARIANTS):
+    choices = ", ".join(f":{v}" for v in VARIANTS)
+    raise ValueError(f"no variant {variant!r}; a shipped config takes {choices} or none.")
+
+
 def with_variant(config, variant: str = ""):
   """`config` as `--config FILE:VARIANT` asks for it: "" is the file's own run; "smoke" the same data,
   model, losses and batch for 20 steps of 64x64 crops, validated on 2 images and saved at step 10
   and 20, to check a dataset build and the whole loop in a minute before a run of days.
   """
+  check_variant(variant)
   if variant == "":
     return config
-  if variant not in VARIANTS:
-    choices = ", ".join(f":{v}" for v in VARIANTS)
-    raise ValueError(f"No config variant {variant!r}: a shipped config takes {choices} or none.")
   config.update(
     total_steps=20,
     crop_size=64,
