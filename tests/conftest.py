@@ -21,6 +21,15 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "fixtures" / "golden"
 
 
+def strict_json_loads(text):
+  """json.loads that refuses NaN and Infinity, as strict parsers (and JSON itself) do."""
+
+  def refuse(constant):
+    raise ValueError(f"not JSON: {constant}")
+
+  return json.loads(text, parse_constant=refuse)
+
+
 def run_command(module, args, *, cwd, timeout=300, env=None):
   """`python -m MODULE ARGS` from `cwd` (often not the repository), importing this checkout."""
   return subprocess.run(

@@ -18,7 +18,7 @@ from ifan_jax.data import pipeline, registry
 from ifan_jax.evaluation import metrics, protocol, sources
 from ifan_jax.io import images
 from ifan_jax.saved_models import torch_weights
-from tests.conftest import REPO, run_command
+from tests.conftest import REPO, run_command, strict_json_loads
 from tests.io.hostile_files import png_declaring
 
 
@@ -167,11 +167,7 @@ def test_an_input_equal_to_its_sharp_image_gives_an_infinite_psnr_in_strict_json
   proc = run_command("ifan_jax.eval", ["--checkpoint", model, "--dataset", "folder:same", "--out", "out"], cwd=tmp_path)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert "| Input | inf |" in proc.stdout
-
-  def refuse(constant):
-    raise ValueError(f"not JSON: {constant}")
-
-  summary = json.loads((tmp_path / "out" / "summary.json").read_text(), parse_constant=refuse)
+  summary = strict_json_loads((tmp_path / "out" / "summary.json").read_text())
   assert summary["input_mean"]["psnr"] is None and summary["mean_gain"]["psnr"] is None
   assert summary["non_finite"] == {"input_mean.psnr": "inf", "mean_gain.psnr": "-inf"}
   assert summary["mean"]["psnr"] > 0 and summary["worse_than_input"]["psnr"] == 1

@@ -7,20 +7,12 @@ import numpy as np
 import pytest
 
 from ifan_jax.io import strict_json
-
-
-def _strict(text):
-  """json.loads that refuses NaN and Infinity, as strict parsers (and JSON itself) do."""
-
-  def refuse(constant):
-    raise ValueError(f"not JSON: {constant}")
-
-  return json.loads(text, parse_constant=refuse)
+from tests.conftest import strict_json_loads
 
 
 def test_flat_values_become_null_with_what_they_were():
   row = {"step": 3, "psnr": math.nan, "worst_gain": -math.inf, "ssim": 0.5}
-  assert _strict(strict_json.dumps(row)) == {
+  assert strict_json_loads(strict_json.dumps(row)) == {
     "step": 3,
     "psnr": None,
     "worst_gain": None,
@@ -36,7 +28,7 @@ def test_nested_values_are_named_by_their_dotted_path():
     "failed": [{"name": "a", "score": math.nan}],
     "complete": True,
   }
-  assert _strict(strict_json.dumps(summary, indent=2)) == {
+  assert strict_json_loads(strict_json.dumps(summary, indent=2)) == {
     "input_mean": {"psnr": None, "ssim": 1.0},
     "mean_gain": {"psnr": None},
     "failed": [{"name": "a", "score": None}],

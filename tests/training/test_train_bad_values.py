@@ -13,17 +13,9 @@ from ifan_jax import Deblurrer
 from ifan_jax.saved_models import run_dir
 from ifan_jax.training import averaging, loop, summaries
 from ifan_jax.training.checkpoints import TrainingCheckpoints
+from tests.conftest import strict_json_loads
 from tests.training.conftest import tiny_config
 from tests.training.fake_data import FakeDatasets
-
-
-def _strict(text):
-  """json.loads that refuses NaN and Infinity, as strict parsers (and JSON itself) do."""
-
-  def refuse(constant):
-    raise ValueError(f"not JSON: {constant}")
-
-  return json.loads(text, parse_constant=refuse)
 
 
 @pytest.mark.parametrize(
@@ -90,7 +82,7 @@ def test_non_finite_metrics_are_written_as_null_with_the_reason(tmp_path):
   writer = summaries.MetricWriter(tmp_path, enabled=True)
   writer.scalars(1, {"eval/psnr": math.nan, "loss/total": 0.25})
   writer.close()
-  assert _strict((tmp_path / run_dir.METRICS_FILE).read_text()) == {
+  assert strict_json_loads((tmp_path / run_dir.METRICS_FILE).read_text()) == {
     "step": 1,
     "eval/psnr": None,
     "loss/total": 0.25,
@@ -111,6 +103,6 @@ def test_a_resumed_run_logs_each_step_once(tmp_path):
   logged = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
   assert logged == [1, 2, 3]
   loop.train_and_evaluate(config, tmp_path, datasets=FakeDatasets())
-  rows = [_strict(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  rows = [strict_json_loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
   assert [row["step"] for row in rows if "loss/total" in row] == [1, 2, 3, 4, 5, 6]
-  assert _strict((tmp_path / run_dir.FINAL_METRICS_FILE).read_text())["step"] == 6
+  assert strict_json_loads((tmp_path / run_dir.FINAL_METRICS_FILE).read_text())["step"] == 6
